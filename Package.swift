@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings list for every target: Swift 6 mode and the upcoming features
+/// that keep imports and existentials explicit.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+var package = Package(
+    name: "dagbridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dagbridge", targets: ["dagbridge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C shims: only the wrapper module imports them.
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        .target(name: "BridgeCore"),
+        .target(name: "BridgeConfig", dependencies: [
+            "BridgeCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "BridgeRules", dependencies: [
+            "BridgeCore", "BridgeConfig",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "BridgeHTTP", dependencies: [
+            "CCurl",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BridgeAirflow", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeHTTP",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BridgeStore", dependencies: [
+            "BridgeCore", "BridgeConfig",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BridgeServer", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "dagbridge", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeAirflow", "BridgeStore", "BridgeServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Benchmarks: separate executables, run with `swift run -c release <name>`.
+        .executableTarget(name: "bench-rules", dependencies: ["BridgeCore", "BridgeRules"], path: "Benchmarks/bench-rules"),
+        .executableTarget(name: "bench-http", dependencies: ["BridgeHTTP"], path: "Benchmarks/bench-http"),
+        .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeServer", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
+
+        .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(name: "BridgeRulesTests", dependencies: ["BridgeRules", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
+        .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore"]),
+        .testTarget(name: "BridgeServerTests", dependencies: [
+            "BridgeServer", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "dagbridgeTests", dependencies: ["BridgeCore"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,1 @@
+// BridgeAirflow: see DESIGN.md

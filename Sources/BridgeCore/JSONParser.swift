@@ -1,0 +1,311 @@
+/// A strict, fast JSON parser (RFC 8259) from UTF-8 bytes to ``JSONValue``.
+///
+/// Hand-written because parsing is on the hot path of every webhook and Kafka
+/// message. It rejects trailing garbage, control characters in strings,
+/// lone surrogates, leading zeros and nesting deeper than `maxDepth`, and its
+/// errors give the byte offset, line and column of the problem.
+public struct JSONParser {
+    /// The deepest nesting accepted (a hostile body cannot exhaust the stack).
+    public static let maxDepth = 256
+
+    /// Parses a whole document.
+    /// - Throws: ``JSONParseError`` with the position of the first problem.
+    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+        let result: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: UnsafeRawBufferPointer(buf)) }
+        }
+        if let result { return try result.get() }
+        let array = Array(bytes)
+        return try array.withUnsafeBytes { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: buf) }
+        }.get()
+    }
+
+    /// Parses a whole document from a string.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        var text = text
+        return try text.withUTF8 { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: UnsafeRawBufferPointer(buf)) }
+        }.get()
+    }
+
+    static func parse(buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        var p = Parser(buf: buffer)
+        p.skipWhitespace()
+        let value = try p.parseValue(depth: 0)
+        p.skipWhitespace()
+        if p.pos != buffer.count { throw p.error("unexpected content after the JSON value") }
+        return value
+    }
+}
+
+/// Why a document is not valid JSON, and where.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    /// Byte offset of the problem.
+    public var offset: Int
+    /// 1-based line of the problem.
+    public var line: Int
+    /// 1-based column (in bytes) of the problem.
+    public var column: Int
+
+    public var description: String { "line \(line), column \(column): \(message)" }
+}
+
+private struct Parser {
+    let buf: UnsafeRawBufferPointer
+    var pos = 0
+
+    init(buf: UnsafeRawBufferPointer) { self.buf = buf }
+
+    func error(_ message: String, at offset: Int? = nil) -> JSONParseError {
+        let at = min(offset ?? pos, buf.count)
+        var line = 1
+        var col = 1
+        var i = 0
+        while i < at {
+            if buf[i] == UInt8(ascii: "\n") { line += 1; col = 1 } else { col += 1 }
+            i += 1
+        }
+        return JSONParseError(message: message, offset: at, line: line, column: col)
+    }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while pos < buf.count {
+            switch buf[pos] {
+            case 0x20, 0x0A, 0x0D, 0x09: pos += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard pos < buf.count else { throw error("unexpected end of input, expected a value") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        default:
+            throw error("unexpected character '\(Self.printable(buf[pos]))', expected a value")
+        }
+    }
+
+    static func printable(_ b: UInt8) -> String {
+        (0x20..<0x7F).contains(b) ? String(UnicodeScalar(b)) : "\\u{\(String(b, radix: 16))}"
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONParseError) {
+        let n = word.utf8CodeUnitCount
+        guard pos + n <= buf.count else { throw error("unexpected end of input in literal") }
+        let w = word.utf8Start
+        for i in 0..<n where buf[pos + i] != w[i] {
+            throw error("invalid literal, expected '\(word)'")
+        }
+        pos += n
+    }
+
+    mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+        if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+        pos += 1
+        var object = JSONObject()
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+            pos += 1
+            return .object(object)
+        }
+        while true {
+            skipWhitespace()
+            guard pos < buf.count else { throw error("unexpected end of input in object") }
+            guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
+            let key = try parseString()
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
+            pos += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth)
+            object.appendUnchecked(key, value)
+            skipWhitespace()
+            guard pos < buf.count else { throw error("unexpected end of input in object") }
+            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+            throw error("expected ',' or '}' in object")
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+        if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+        pos += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+            pos += 1
+            return .array(items)
+        }
+        while true {
+            skipWhitespace()
+            items.append(try parseValue(depth: depth))
+            skipWhitespace()
+            guard pos < buf.count else { throw error("unexpected end of input in array") }
+            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            throw error("expected ',' or ']' in array")
+        }
+    }
+
+    mutating func parseString() throws(JSONParseError) -> String {
+        let start = pos
+        pos += 1
+        // Fast path: no escapes.
+        var i = pos
+        while i < buf.count {
+            let b = buf[i]
+            if b == UInt8(ascii: "\"") {
+                let s = try validatedString(from: pos, to: i, start: start)
+                pos = i + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw error("control character in string (escape it)", at: i) }
+            i += 1
+        }
+        guard i < buf.count else { throw error("unterminated string", at: start) }
+        // Slow path with escapes.
+        var out: [UInt8] = []
+        out.reserveCapacity(i - pos + 16)
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[pos..<i]))
+        pos = i
+        while pos < buf.count {
+            let b = buf[pos]
+            if b == UInt8(ascii: "\"") {
+                pos += 1
+                guard let s = String(validating: out, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in string", at: start)
+                }
+                return s
+            }
+            if b < 0x20 { throw error("control character in string (escape it)") }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                pos += 1
+                continue
+            }
+            pos += 1
+            guard pos < buf.count else { break }
+            let e = buf[pos]
+            pos += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard pos + 1 < buf.count, buf[pos] == UInt8(ascii: "\\"), buf[pos + 1] == UInt8(ascii: "u") else {
+                        throw error("lone high surrogate in \\u escape")
+                    }
+                    pos += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid low surrogate in \\u escape") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw error("lone low surrogate in \\u escape")
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default:
+                throw error("invalid escape '\\\(Self.printable(e))'", at: pos - 2)
+            }
+        }
+        throw error("unterminated string", at: start)
+    }
+
+    func validatedString(from: Int, to: Int, start: Int) throws(JSONParseError) -> String {
+        let slice = UnsafeRawBufferPointer(rebasing: buf[from..<to])
+        var ascii = true
+        for b in slice where b >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: slice, as: UTF8.self) }
+        guard let s = String(validating: slice, as: UTF8.self) else {
+            throw error("invalid UTF-8 in string", at: start)
+        }
+        return s
+    }
+
+    mutating func hex4() throws(JSONParseError) -> UInt32 {
+        guard pos + 4 <= buf.count else { throw error("truncated \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = buf[pos]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            v = v << 4 | d
+            pos += 1
+        }
+        return v
+    }
+
+    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let start = pos
+        var isInteger = true
+        if buf[pos] == UInt8(ascii: "-") { pos += 1 }
+        guard pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) else {
+            throw error("invalid number: expected a digit")
+        }
+        if buf[pos] == UInt8(ascii: "0") {
+            pos += 1
+            if pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) {
+                throw error("invalid number: leading zero")
+            }
+        } else {
+            while pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) { pos += 1 }
+        }
+        if pos < buf.count, buf[pos] == UInt8(ascii: ".") {
+            isInteger = false
+            pos += 1
+            guard pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) else {
+                throw error("invalid number: expected a digit after '.'")
+            }
+            while pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) { pos += 1 }
+        }
+        if pos < buf.count, buf[pos] == UInt8(ascii: "e") || buf[pos] == UInt8(ascii: "E") {
+            isInteger = false
+            pos += 1
+            if pos < buf.count, buf[pos] == UInt8(ascii: "+") || buf[pos] == UInt8(ascii: "-") { pos += 1 }
+            guard pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) else {
+                throw error("invalid number: expected a digit in exponent")
+            }
+            while pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) { pos += 1 }
+        }
+        let text = UnsafeRawBufferPointer(rebasing: buf[start..<pos])
+        if isInteger, text.count <= 18 {
+            var v: Int64 = 0
+            var neg = false
+            for b in text {
+                if b == UInt8(ascii: "-") { neg = true; continue }
+                v = v &* 10 &+ Int64(b - UInt8(ascii: "0"))
+            }
+            return .int(neg ? -v : v)
+        }
+        let s = String(decoding: text, as: UTF8.self)
+        if isInteger, let i = Int64(s) { return .int(i) }
+        guard let d = Double(s), d.isFinite else { throw error("number out of range", at: start) }
+        return .double(d)
+    }
+}

@@ -1,0 +1,53 @@
+/// How an Airflow answered one trigger attempt, classified (DESIGN.md "Answer classification").
+public enum TriggerOutcome: Sendable, Equatable {
+    /// The run was created; `run` is Airflow's description of it when it sent one.
+    case delivered(run: JSONValue?)
+    /// Airflow already had a run with this id: success, nothing more to do.
+    case duplicate
+    /// Try again later; `retryAfter` (seconds) when the server said so.
+    case retry(retryAfter: Double?)
+    /// Will never succeed as sent; the job goes to the dead-letter queue.
+    case permanent
+}
+
+/// One attempt's full result: outcome, reason, HTTP status, timing and Airflow's answer (trimmed).
+public struct TriggerResult: Sendable, Equatable {
+    public var outcome: TriggerOutcome
+    /// A sentence a person can act on ("DAG 'x' not found on target 'prod'").
+    public var reason: String
+    /// HTTP status, or `nil` when no answer arrived (timeout, connection error).
+    public var httpStatus: Int?
+    /// Wall time of the attempt in seconds.
+    public var duration: Double
+    /// The start of Airflow's answer body, for the attempt history.
+    public var answer: String
+
+    public init(outcome: TriggerOutcome, reason: String, httpStatus: Int? = nil, duration: Double = 0, answer: String = "") {
+        self.outcome = outcome
+        self.reason = reason
+        self.httpStatus = httpStatus
+        self.duration = duration
+        self.answer = answer
+    }
+}
+
+/// Something that can create DAG runs on a named target (the Airflow client, or a test double).
+public protocol TriggerClient: Sendable {
+    /// Sends one job once and classifies the answer. Never throws: every failure is an outcome.
+    func trigger(_ job: TriggerJob) async -> TriggerResult
+}
+
+/// Where a source writes accepted events (the journal).
+public protocol JobStore: Sendable {
+    /// Durably stores an event and its jobs in one transaction; returns only when durable.
+    /// - Returns: the ids given to the jobs, in order.
+    func enqueue(event: Event, jobs: [TriggerJob]) async throws -> [Int64]
+    /// `true` while sources should slow down (queue above its high-water mark).
+    var isBackpressured: Bool { get }
+}
+
+/// A front door that produces events (webhook routes, a Kafka consumer).
+public protocol EventSource: Sendable {
+    /// The configured source name.
+    var name: String { get }
+}

@@ -1,0 +1,1 @@
+// BridgeRules: see DESIGN.md

@@ -1,0 +1,1 @@
+// BridgeServer: see DESIGN.md

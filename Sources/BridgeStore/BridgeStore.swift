@@ -1,0 +1,1 @@
+// BridgeStore: see DESIGN.md

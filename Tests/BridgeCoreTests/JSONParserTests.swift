@@ -1,0 +1,78 @@
+import BridgeCore
+import Testing
+
+@Suite struct JSONParserTests {
+    @Test(arguments: [
+        ("{}", JSONValue.object(JSONObject())),
+        ("[1, 2.5, -3e2, true, false, null]", [1, 2.5, -300.0, true, false, nil] as JSONValue),
+        (#"{"a": {"b": "c\n\u00e9\ud83d\ude00"}}"#, ["a": ["b": "c\né😀"]] as JSONValue),
+        ("9223372036854775807", .int(Int64.max)),
+        ("  \"x\"  ", "x"),
+    ] as [(String, JSONValue)])
+    func parsesValid(text: String, expected: JSONValue) throws {
+        #expect(try JSONParser.parse(text) == expected)
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"abc", "tru", "{\"a\" 1}", "[1] x",
+        "\"\\ud800\"", "\"a\u{01}b\"", "\"\\x\"", "1e", "{1:2}",
+    ])
+    func rejectsInvalid(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+    }
+
+    @Test func errorHasPosition() {
+        do {
+            _ = try JSONParser.parse("{\n  \"a\": tru\n}")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.column == 8)
+        }
+    }
+
+    @Test func rejectsDeepNesting() {
+        let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
+    }
+
+    @Test func roundTripsThroughWriter() throws {
+        let text = #"{"b":1,"a":[1.5,"x\"y",null,{"c":false}],"u":"é\t"}"#
+        let v = try JSONParser.parse(text)
+        #expect(JSONWriter.string(v) == text)
+        #expect(try JSONParser.parse(JSONWriter.string(v)) == v)
+    }
+
+    @Test func numericEqualityAcrossForms() throws {
+        #expect(try JSONParser.parse("300") == JSONParser.parse("300.0"))
+        #expect(try JSONParser.parse("300") == JSONParser.parse("3.0e2"))
+    }
+}
+
+@Suite struct RunIDTests {
+    @Test func sanitizes() {
+        #expect(RunID.sanitize("a/b c!!d") == "a_b_c_d")
+        #expect(RunID.defaultID(rule: "gh-push", eventID: "72d3162e-cc78") == "gh-push__72d3162e-cc78")
+        #expect(RunID.isValid("ok_1.2~3:4+5-6"))
+        #expect(!RunID.isValid("bad/id"))
+        #expect(!RunID.isValid(""))
+        #expect(RunID.sanitize(String(repeating: "x", count: 400)).utf8.count == RunID.maxLength)
+    }
+}
+
+@Suite struct DurationTextTests {
+    @Test(arguments: [("30s", 30.0), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("7d", 604800), ("12", 12)])
+    func parses(text: String, seconds: Double) { #expect(DurationText.seconds(text) == seconds) }
+
+    @Test(arguments: ["", "abc", "5x", "-3s", "s5"])
+    func rejects(text: String) { #expect(DurationText.seconds(text) == nil) }
+}
+
+@Suite struct ISO8601Tests {
+    @Test func roundTrips() throws {
+        let d = try #require(ISO8601.parse("2024-02-29T23:59:58.5+01:00"))
+        #expect(ISO8601.format(d) == "2024-02-29T22:59:58.500Z")
+        #expect(ISO8601.parse("2024-02-30") == nil)
+        #expect(ISO8601.parse("2024-01-01T00:00:00Zjunk") == nil)
+    }
+}
