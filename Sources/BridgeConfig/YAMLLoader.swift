@@ -9,8 +9,9 @@ public enum YAMLLoader {
     ///   - text: the YAML source.
     ///   - file: the name used in diagnostics.
     /// - Returns: the root node (nil for an empty document), plus any problems:
-    ///   YAML syntax errors, duplicate keys, non-scalar keys, aliases deeper than allowed.
-    public static func parse(_ text: String, file: String) -> (ConfigNode?, [Diagnostic]) {
+    ///   YAML syntax errors, duplicate keys, non-scalar keys, documents that expand (through
+    ///   aliases) to more than `maxNodes` nodes.
+    public static func parse(_ text: String, file: String, maxNodes: Int = 1_000_000) -> (ConfigNode?, [Diagnostic]) {
         var diags = Diagnostics()
         let node: Yams.Node?
         do {
@@ -23,7 +24,7 @@ public enum YAMLLoader {
             return (nil, diags.items)
         }
         guard let node else { return (nil, diags.items) }
-        var budget = 1_000_000  // nodes, so alias bombs cannot blow up memory
+        var budget = maxNodes  // so alias bombs cannot blow up memory
         let root = convert(node, file: file, path: "", diags: &diags, budget: &budget)
         return (root, diags.items)
     }
@@ -64,7 +65,7 @@ public enum YAMLLoader {
         budget -= 1
         let loc = location(node.mark, file)
         if budget < 0 {
-            if budget == -1 { diags.error("document too large (more than 1,000,000 nodes after aliases)", location: loc) }
+            if budget == -1 { diags.error("document too large (too many nodes after expanding aliases)", location: loc) }
             return ConfigNode(kind: .scalar("", plain: true), location: loc, path: path)
         }
         switch node {
