@@ -56,12 +56,12 @@ public enum DurationText {
     }
 }
 
-extension String {
+extension StringProtocol {
     /// The string without leading and trailing spaces, tabs and newlines (no Foundation needed).
     public var trimmingSpaces: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[first...last])
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }
