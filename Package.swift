@@ -23,6 +23,9 @@ var package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C shims: only the wrapper module imports them.
@@ -62,6 +65,10 @@ var package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "dagbridge", dependencies: [
             "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeAirflow", "BridgeStore", "BridgeServer",
@@ -81,8 +88,9 @@ var package = Package(
         .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore"]),
         .testTarget(name: "BridgeServerTests", dependencies: [
-            "BridgeServer", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules",
+            "BridgeServer", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "dagbridgeTests", dependencies: ["BridgeCore"]),
     ]

@@ -205,3 +205,36 @@ public struct ConfigNode: Sendable, CustomStringConvertible {
         return true
     }
 }
+
+extension ConfigNode {
+    /// A byte size (`1MiB`, `512KiB`, `10MB`, `2048`) in bytes; records an error otherwise.
+    public func byteSize(_ diags: inout Diagnostics) -> Int? {
+        if case .scalar(let s, _) = kind, let v = ByteSize.parse(s) { return v }
+        diags.error("expected a size like 1MiB, 512KiB or 1048576, found \(describeValue)", at: self)
+        return nil
+    }
+}
+
+/// Byte sizes in configuration.
+public enum ByteSize {
+    /// Parses `123`, `64KiB`, `1MiB`, `1GiB`, `10KB`, `5MB` (KB/MB are powers of 1000).
+    public static func parse(_ text: String) -> Int? {
+        let t = text.trimmingSpaces
+        let digits = t.prefix { $0.isNumber }
+        guard !digits.isEmpty, let n = Int(digits) else { return nil }
+        let unit = t.dropFirst(digits.count).trimmingSpaces.lowercased()
+        let mult: Int
+        switch unit {
+        case "", "b": mult = 1
+        case "k", "kb": mult = 1000
+        case "kib": mult = 1024
+        case "m", "mb": mult = 1_000_000
+        case "mib": mult = 1024 * 1024
+        case "g", "gb": mult = 1_000_000_000
+        case "gib": mult = 1024 * 1024 * 1024
+        default: return nil
+        }
+        let (v, overflow) = n.multipliedReportingOverflow(by: mult)
+        return overflow ? nil : v
+    }
+}

@@ -37,11 +37,28 @@ public protocol TriggerClient: Sendable {
     func trigger(_ job: TriggerJob) async -> TriggerResult
 }
 
+/// A matched rule whose trigger could not be rendered for an event: it becomes a dead letter
+/// carrying the reason, so nothing acknowledged is silently dropped.
+public struct RenderFailure: Sendable, Equatable {
+    public var rule: String
+    /// The rule's target, for DLQ filtering.
+    public var target: String
+    public var reason: String
+
+    public init(rule: String, target: String, reason: String) {
+        self.rule = rule
+        self.target = target
+        self.reason = reason
+    }
+}
+
 /// Where a source writes accepted events (the journal).
 public protocol JobStore: Sendable {
     /// Durably stores an event and its jobs in one transaction; returns only when durable.
     /// - Returns: the ids given to the jobs, in order.
     func enqueue(event: Event, jobs: [TriggerJob]) async throws -> [Int64]
+    /// Like ``enqueue(event:jobs:)``, and also records `failures` as dead letters in the same transaction.
+    func enqueue(event: Event, jobs: [TriggerJob], failures: [RenderFailure]) async throws -> [Int64]
     /// `true` while sources should slow down (queue above its high-water mark).
     var isBackpressured: Bool { get }
 }

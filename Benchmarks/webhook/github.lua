@@ -1,0 +1,35 @@
+-- wrk script: signed GitHub push deliveries, each with its own X-GitHub-Delivery
+-- (so every request is a distinct event and a distinct journaled job).
+-- The body is fixed, so one HMAC (computed by the runner) signs all of them.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  body = os.getenv("WRK_BODY")
+  signature = os.getenv("WRK_SIGNATURE")
+  run = os.getenv("WRK_RUN") or "r"
+end
+
+function request()
+  counter = counter + 1
+  local headers = {
+    ["Content-Type"] = "application/json",
+    ["X-GitHub-Event"] = "push",
+    ["X-GitHub-Delivery"] = run .. "-" .. tid .. "-" .. counter,
+    ["X-Hub-Signature-256"] = signature,
+  }
+  return wrk.format("POST", os.getenv("WRK_PATH") or "/hooks/github", headers, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d non2xx=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end
