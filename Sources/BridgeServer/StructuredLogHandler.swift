@@ -70,8 +70,10 @@ public struct StructuredLogHandler: LogHandler {
 
 /// Where log lines go: stderr, or a buffer tests read.
 public final class LogSink: Sendable {
-    private let lines: Mutex<[String]>?
-    private init(capture: Bool) { lines = capture ? Mutex([]) : nil }
+    private let capture: Bool
+    // Lock around captured lines (only used when capturing).
+    private let lines = Mutex<[String]>([])
+    private init(capture: Bool) { self.capture = capture }
 
     /// Writes to standard error.
     public static let standardError = LogSink(capture: false)
@@ -79,10 +81,10 @@ public final class LogSink: Sendable {
     public static func capturing() -> LogSink { LogSink(capture: true) }
 
     /// The captured lines.
-    public var captured: [String] { lines?.withLock { $0 } ?? [] }
+    public var captured: [String] { lines.withLock { $0 } }
 
     func write(_ line: String) {
-        if let lines {
+        if capture {
             lines.withLock { $0.append(line) }
         } else {
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -1,6 +1,6 @@
 public import BridgeCore
 import BridgeRules
-import Foundation
+public import Foundation
 public import Logging
 
 /// The webhook front door, independent of the HTTP framework: source lookup,

@@ -1,5 +1,5 @@
 public import BridgeConfig
-public import BridgeCore
+import BridgeCore
 
 /// One webhook source (`sources.webhooks[]` in `dagbridge.yaml`).
 ///
