@@ -8,10 +8,11 @@ import Synchronization
 /// (strings by bytes, numbers numerically), prefix and suffix tables probed in
 /// one pass over a value, numeric intervals, and short lists for the rare
 /// operators (wildcard, cidr, anything-but). Matching walks only the
-/// referenced paths of the envelope, marks the satisfied conditions, and counts
-/// them per `$or` alternative; `exists: false` conditions veto their
-/// alternative when the path turns out to have a value. Candidates that could
-/// depend on array-consistent matching are confirmed with ``Pattern/matches(_:)``.
+/// referenced paths of the envelope, marks the satisfied table entries and conditions,
+/// confirms only the alternatives whose most selective condition (the anchor)
+/// was hit; `exists: false` conditions hold when their path had no value.
+/// Candidates that could depend on array-consistent matching are confirmed
+/// with ``Pattern/matches(_:)``.
 ///
 /// The result always equals filtering the patterns with ``Pattern/matches(_:)``.
 /// Matching is thread-safe; per-call scratch space comes from a small pool.
@@ -51,23 +52,19 @@ public struct PatternIndex: Sendable {
 final class PatternScratch: @unchecked Sendable {
     var epoch: UInt32 = 0
     var condMark: [UInt32]
+    var entryMark: [UInt32]
     var disjMark: [UInt32]
-    var disjCount: [Int32]
-    var disjKilled: [UInt32]
     var patternMark: [UInt32]
     var pathMark: [UInt32]
-    var seenPaths: [Int32] = []
     var candidates: [Int32] = []
     var sawObjectArray = false
 
-    init(conditions: Int, disjuncts: Int, patterns: Int, paths: Int) {
-        condMark = [UInt32](repeating: 0, count: conditions)
-        disjMark = [UInt32](repeating: 0, count: disjuncts)
-        disjCount = [Int32](repeating: 0, count: disjuncts)
-        disjKilled = [UInt32](repeating: 0, count: disjuncts)
-        patternMark = [UInt32](repeating: 0, count: patterns)
-        pathMark = [UInt32](repeating: 0, count: paths)
-        seenPaths.reserveCapacity(64)
+    init(_ storage: PatternIndexStorage) {
+        condMark = [UInt32](repeating: 0, count: storage.conditionCount)
+        entryMark = [UInt32](repeating: 0, count: storage.entryCount)
+        disjMark = [UInt32](repeating: 0, count: storage.disjunctCount)
+        patternMark = [UInt32](repeating: 0, count: storage.patterns.count)
+        pathMark = [UInt32](repeating: 0, count: storage.paths.count)
         candidates.reserveCapacity(64)
     }
 
@@ -76,12 +73,12 @@ final class PatternScratch: @unchecked Sendable {
         if epoch == UInt32.max {
             epoch = 0
             for i in condMark.indices { condMark[i] = 0 }
-            for i in disjMark.indices { disjMark[i] = 0; disjKilled[i] = 0 }
+            for i in entryMark.indices { entryMark[i] = 0 }
+            for i in disjMark.indices { disjMark[i] = 0 }
             for i in patternMark.indices { patternMark[i] = 0 }
             for i in pathMark.indices { pathMark[i] = 0 }
         }
         epoch += 1
-        seenPaths.removeAll(keepingCapacity: true)
         candidates.removeAll(keepingCapacity: true)
         sawObjectArray = false
     }
@@ -93,9 +90,7 @@ final class ScratchPool: Sendable {
 
     func take(for storage: PatternIndexStorage) -> PatternScratch {
         if let s = free.withLock({ $0.popLast() }) { return s }
-        return PatternScratch(
-            conditions: storage.conditionCount, disjuncts: storage.disjunctRequired.count,
-            patterns: storage.patterns.count, paths: storage.paths.count)
+        return PatternScratch(storage)
     }
 
     func give(_ scratch: PatternScratch) {

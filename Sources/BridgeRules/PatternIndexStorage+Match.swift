@@ -1,0 +1,166 @@
+import BridgeCore
+
+extension PatternIndexStorage {
+    func match(_ envelope: JSONValue, _ s: PatternScratch, into result: inout [Int]) {
+        s.begin()
+        walk(0, envelope, s)
+        for d in s.candidates { confirm(Int(d), envelope, s, &result) }
+        for d in alwaysDisjuncts { confirm(Int(d), envelope, s, &result) }
+        if result.count > 1 { result.sort() }
+    }
+
+    /// Whether condition `c` was satisfied by some value in this call.
+    @inline(__always)
+    private func satisfied(_ c: Int, _ s: PatternScratch) -> Bool {
+        let epoch = s.epoch
+        if s.condMark[c] == epoch { return true }
+        for k in Int(condEntryStart[c])..<Int(condEntryStart[c + 1]) where s.entryMark[Int(condEntryList[k])] == epoch {
+            return true
+        }
+        return false
+    }
+
+    private func confirm(_ d: Int, _ envelope: JSONValue, _ s: PatternScratch, _ result: inout [Int]) {
+        let epoch = s.epoch
+        let p = Int(disjPattern[d])
+        if s.patternMark[p] == epoch { return }
+        for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) where !satisfied(Int(disjCondList[k]), s) {
+            return
+        }
+        for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
+            let c = Int(disjAbsentList[k])
+            if s.pathMark[Int(condPath[c])] == epoch, !satisfied(c, s) { return }
+        }
+        s.patternMark[p] = epoch
+        if s.sawObjectArray, patternVerify[p], !patterns[p].matches(envelope) { return }
+        result.append(p)
+    }
+
+    private func walk(_ node: Int, _ value: JSONValue, _ s: PatternScratch) {
+        switch value {
+        case .object(let o):
+            let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
+            if lo == hi { return }
+            for i in lo..<hi {
+                if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s) }
+            }
+        case .array(let items):
+            if !s.sawObjectArray, nodeChildStart[node] != nodeChildStart[node + 1] {
+                for item in items {
+                    switch item {
+                    case .object, .array: s.sawObjectArray = true
+                    default: continue
+                    }
+                    break
+                }
+            }
+            for item in items { walk(node, item, s) }
+        default:
+            let p = Int(nodePath[node])
+            if p >= 0 { leaf(p, value, s) }
+        }
+    }
+
+    @inline(__always)
+    private func candidate(_ d: Int32, _ s: PatternScratch) {
+        let di = Int(d)
+        if s.disjMark[di] != s.epoch {
+            s.disjMark[di] = s.epoch
+            s.candidates.append(d)
+        }
+    }
+
+    @inline(__always)
+    private func hitEntry(_ e: Int32, _ s: PatternScratch) {
+        let ei = Int(e)
+        if s.entryMark[ei] == s.epoch { return }
+        s.entryMark[ei] = s.epoch
+        for k in Int(entryAnchorStart[ei])..<Int(entryAnchorStart[ei + 1]) { candidate(entryAnchorList[k], s) }
+    }
+
+    @inline(__always)
+    private func hitCondition(_ c: Int32, _ s: PatternScratch) {
+        let ci = Int(c)
+        if s.condMark[ci] == s.epoch { return }
+        s.condMark[ci] = s.epoch
+        for k in Int(condAnchorStart[ci])..<Int(condAnchorStart[ci + 1]) { candidate(condAnchorList[k], s) }
+    }
+
+    private func leaf(_ p: Int, _ value: JSONValue, _ s: PatternScratch) {
+        let t = paths[p]
+        if s.pathMark[p] != s.epoch {
+            s.pathMark[p] = s.epoch
+            for c in t.existsTrue { hitCondition(c, s) }
+        }
+        switch value {
+        case .string(let str):
+            if t.hasStringTables { strings(str, t.exact, t.prefixes, t.suffixes, s) }
+            if t.needsLower { strings(str.lowercased(), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s) }
+            if !t.cidrs.isEmpty, let ip = IPAddress(str) {
+                for (block, c) in t.cidrs where block.contains(ip) { hitCondition(c, s) }
+            }
+        case .int(let i):
+            number(Double(i), t, s)
+        case .double(let d):
+            number(d, t, s)
+        case .bool(let b):
+            let e = b ? t.trueEntry : t.falseEntry
+            if e >= 0 { hitEntry(e, s) }
+        case .null:
+            if t.nullEntry >= 0 { hitEntry(t.nullEntry, s) }
+        default:
+            break
+        }
+        for (m, c) in t.others where s.condMark[Int(c)] != s.epoch && m.matches(leaf: value) { hitCondition(c, s) }
+    }
+
+    @inline(__always)
+    private func number(_ d: Double, _ t: PatternPathTable, _ s: PatternScratch) {
+        if let e = t.numbers[d] { hitEntry(e, s) }
+        for (r, c) in t.ranges where r.contains(d) { hitCondition(c, s) }
+    }
+
+    private func strings(_ str: String, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+        let done: Void? = str.utf8.withContiguousStorageIfAvailable { buf in
+            probe(buf, exact, prefixes, suffixes, s)
+        }
+        if done == nil {
+            Array(str.utf8).withUnsafeBufferPointer { probe($0, exact, prefixes, suffixes, s) }
+        }
+    }
+
+    /// One forward pass hashes every prefix length in use and the whole value; one backward pass every suffix length.
+    private func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+        let n = buf.count
+        let wantExact = !exact.isEmpty && n <= exact.maxLength && exact.lengthUsed[n]
+        let pmax = min(prefixes.maxLength, n)
+        var h = PatternByteTable.seed
+        var i = 0
+        if pmax >= 0 {
+            if prefixes.lengthUsed[0] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: 0) { hitEntry($0, s) } }
+            while i < pmax {
+                h = PatternByteTable.step(h, buf[i])
+                i += 1
+                if prefixes.lengthUsed[i] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: i) { hitEntry($0, s) } }
+            }
+        }
+        if wantExact {
+            while i < n {
+                h = PatternByteTable.step(h, buf[i])
+                i += 1
+            }
+            exact.lookup(hash: h, bytes: buf, from: 0, to: n) { hitEntry($0, s) }
+        }
+        let smax = min(suffixes.maxLength, n)
+        if smax >= 0 {
+            var h = PatternByteTable.seed
+            if suffixes.lengthUsed[0] { suffixes.lookup(hash: h, bytes: buf, from: n, to: n) { hitEntry($0, s) } }
+            var len = 0
+            while len < smax {
+                h = PatternByteTable.step(h, buf[n - 1 - len])
+                len += 1
+                if suffixes.lengthUsed[len] { suffixes.lookup(hash: h, bytes: buf, from: n - len, to: n) { hitEntry($0, s) } }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import BridgeCore
+
+/// The alternatives of every pattern that sit on one field path, organised for lookup by value.
+///
+/// Exact strings, prefixes, suffixes (and their ignore-case forms), numbers,
+/// booleans and null are looked up in hash tables whose hits are *entries*:
+/// one entry per distinct key, shared by every condition that lists that key,
+/// so a common value (`source: github` in thousands of rules) costs one mark,
+/// not one step per rule. Numeric ranges, wildcards, cidr blocks,
+/// anything-but and `exists: true` are checked one by one and mark conditions.
+final class PatternPathTable: Sendable {
+    let exact: PatternByteTable
+    let prefixes: PatternByteTable
+    let suffixes: PatternByteTable
+    let lowerExact: PatternByteTable
+    let lowerPrefixes: PatternByteTable
+    let lowerSuffixes: PatternByteTable
+    let needsLower: Bool
+    let hasStringTables: Bool
+    let numbers: [Double: Int32]
+    let trueEntry: Int32
+    let falseEntry: Int32
+    let nullEntry: Int32
+    let ranges: [(NumericRange, Int32)]
+    let cidrs: [(CIDRBlock, Int32)]
+    /// Wildcard and anything-but alternatives with their condition.
+    let others: [(Matcher, Int32)]
+    let existsTrue: [Int32]
+
+    /// Freezes a builder; `entry` turns the conditions sharing one key into a global entry id.
+    init(_ b: Builder, entry: (inout [Int32]) -> Int32) {
+        func table(_ keys: [[UInt8]: [Int32]], reversed: Bool) -> PatternByteTable {
+            var ids: [[UInt8]: [Int32]] = [:]
+            for k in keys.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                var conds = keys[k]!
+                ids[k] = [entry(&conds)]
+            }
+            return PatternByteTable(ids, reversed: reversed)
+        }
+        func single(_ conds: [Int32]) -> Int32 {
+            var conds = conds
+            return conds.isEmpty ? -1 : entry(&conds)
+        }
+        exact = table(b.exact, reversed: false)
+        prefixes = table(b.prefixes, reversed: false)
+        suffixes = table(b.suffixes, reversed: true)
+        lowerExact = table(b.lowerExact, reversed: false)
+        lowerPrefixes = table(b.lowerPrefixes, reversed: false)
+        lowerSuffixes = table(b.lowerSuffixes, reversed: true)
+        needsLower = !(b.lowerExact.isEmpty && b.lowerPrefixes.isEmpty && b.lowerSuffixes.isEmpty)
+        hasStringTables = !(b.exact.isEmpty && b.prefixes.isEmpty && b.suffixes.isEmpty)
+        var numbers: [Double: Int32] = [:]
+        for d in b.numbers.keys.sorted() {
+            var conds = b.numbers[d]!
+            numbers[d] = entry(&conds)
+        }
+        self.numbers = numbers
+        trueEntry = single(b.trueConds)
+        falseEntry = single(b.falseConds)
+        nullEntry = single(b.nullConds)
+        ranges = b.ranges
+        cidrs = b.cidrs
+        others = b.others
+        existsTrue = b.existsTrue
+    }
+
+    /// Collects one path's alternatives while the index is built.
+    struct Builder {
+        var exact: [[UInt8]: [Int32]] = [:]
+        var prefixes: [[UInt8]: [Int32]] = [:]
+        var suffixes: [[UInt8]: [Int32]] = [:]
+        var lowerExact: [[UInt8]: [Int32]] = [:]
+        var lowerPrefixes: [[UInt8]: [Int32]] = [:]
+        var lowerSuffixes: [[UInt8]: [Int32]] = [:]
+        var numbers: [Double: [Int32]] = [:]
+        var trueConds: [Int32] = []
+        var falseConds: [Int32] = []
+        var nullConds: [Int32] = []
+        var ranges: [(NumericRange, Int32)] = []
+        var cidrs: [(CIDRBlock, Int32)] = []
+        var others: [(Matcher, Int32)] = []
+        var existsTrue: [Int32] = []
+
+        mutating func add(_ m: Matcher, _ c: Int32) {
+            func put(_ table: inout [[UInt8]: [Int32]], _ s: String) {
+                let key = Array(s.utf8)
+                if table[key]?.last != c { table[key, default: []].append(c) }
+            }
+            func put(_ list: inout [Int32]) { if list.last != c { list.append(c) } }
+            func putNumber(_ d: Double) {
+                let key = d == 0 ? 0 : d
+                if numbers[key]?.last != c { numbers[key, default: []].append(c) }
+            }
+            switch m {
+            case .string(let s): put(&exact, s)
+            case .number(let d): putNumber(d)
+            case .bool(let b): if b { put(&trueConds) } else { put(&falseConds) }
+            case .null: put(&nullConds)
+            case .prefix(let s): put(&prefixes, s)
+            case .suffix(let s): put(&suffixes, s)
+            case .prefixIgnoreCase(let s): put(&lowerPrefixes, s)
+            case .suffixIgnoreCase(let s): put(&lowerSuffixes, s)
+            case .equalsIgnoreCase(let s): put(&lowerExact, s)
+            case .numeric(let r):
+                if r.isEquality, let d = r.lower { putNumber(d) } else { ranges.append((r, c)) }
+            case .cidr(let block): cidrs.append((block, c))
+            case .exists(true): put(&existsTrue)
+            case .exists(false): break  // decided by the path having no value
+            case .wildcard, .anythingBut: others.append((m, c))
+            }
+        }
+
+        /// A guess of how often `m` is satisfied, to pick the most selective condition of an alternative as its anchor:
+        /// the number of conditions sharing a key, or a fixed weight for operators that match broadly.
+        func cost(_ m: Matcher) -> Int {
+            func size(_ table: [[UInt8]: [Int32]], _ s: String) -> Int { table[Array(s.utf8)]?.count ?? 1 }
+            switch m {
+            case .string(let s): return size(exact, s)
+            case .number(let d): return numbers[d == 0 ? 0 : d]?.count ?? 1
+            case .bool(let b): return 4 * (b ? trueConds.count : falseConds.count)
+            case .null: return 4 * nullConds.count
+            case .prefix(let s): return size(prefixes, s) + (s.utf8.count < 3 ? 1000 : 0)
+            case .suffix(let s): return size(suffixes, s) + (s.utf8.count < 3 ? 1000 : 0)
+            case .prefixIgnoreCase(let s): return size(lowerPrefixes, s) + (s.utf8.count < 3 ? 1000 : 0)
+            case .suffixIgnoreCase(let s): return size(lowerSuffixes, s) + (s.utf8.count < 3 ? 1000 : 0)
+            case .equalsIgnoreCase(let s): return size(lowerExact, s)
+            case .numeric(let r): return r.isEquality ? (numbers[r.lower!]?.count ?? 1) : 200
+            case .cidr: return 500
+            case .wildcard: return 100
+            case .exists, .anythingBut: return 100_000
+            }
+        }
+    }
+}
