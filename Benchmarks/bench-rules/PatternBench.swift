@@ -20,6 +20,12 @@ func runPatternBenchmarks() {
     print("")
 
     let mixed100 = PatternIndex(PatternBenchData.mixedRules(100))
+    // PATTERN_BENCH=mixed100|parse: one scenario only (for profiling under callgrind).
+    if let only = getenv("PATTERN_BENCH").map({ String(cString: $0) }) {
+        let r = only == "parse" ? measureParse(mixed100, bytes) : measure(mixed100, events)
+        printTable([(only, r)])
+        return
+    }
     let exact10k = PatternIndex(PatternBenchData.exactPrefixRules(10_000))
     let events10k = PatternBenchData.envelopes(count: 2000, ruleSpace: 10_000)
 

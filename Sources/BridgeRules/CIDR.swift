@@ -5,29 +5,43 @@ struct IPAddress: Sendable, Equatable {
 
     /// Parses dotted-quad IPv4 (`10.0.0.1`) or IPv6 (`2001:db8::1`, `::ffff:10.0.0.1`); `nil` if neither.
     init?(_ text: some StringProtocol) {
-        if text.contains(":") {
-            guard let v = IPAddress.parseV6(Substring(text)) else { return nil }
+        if let v4 = IPAddress.fastV4(text.utf8) {
+            isV6 = false
+            value = UInt128(v4)
+        } else if text.utf8.contains(UInt8(ascii: ":")), let v = IPAddress.parseV6(Substring(text)) {
             isV6 = true
             value = v
         } else {
-            guard let v = IPAddress.parseV4(Substring(text)) else { return nil }
-            isV6 = false
-            value = UInt128(v)
+            return nil
         }
     }
 
-    static func parseV4(_ s: Substring) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var v: UInt32 = 0
-        for p in parts {
-            guard (1...3).contains(p.utf8.count), p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                let octet = UInt32(p), octet <= 255
-            else { return nil }
-            v = v << 8 | octet
+    /// Dotted-quad IPv4 straight from the bytes (the hot path when events carry addresses).
+    static func fastV4(_ bytes: some Sequence<UInt8>) -> UInt32? {
+        var value: UInt32 = 0
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        for b in bytes {
+            if b >= 0x30 && b <= 0x39 {
+                octet = octet * 10 + UInt32(b - 0x30)
+                digits += 1
+                if digits > 3 || octet > 255 { return nil }
+            } else if b == UInt8(ascii: ".") {
+                if digits == 0 || dots == 3 { return nil }
+                value = value << 8 | octet
+                octet = 0
+                digits = 0
+                dots += 1
+            } else {
+                return nil
+            }
         }
-        return v
+        guard dots == 3, digits > 0 else { return nil }
+        return value << 8 | octet
     }
+
+    static func parseV4(_ s: Substring) -> UInt32? { fastV4(s.utf8) }
 
     static func parseV6(_ s: Substring) -> UInt128? {
         // Split around a single "::" and expand it to the missing zero groups.

@@ -47,40 +47,64 @@ public struct PatternIndex: Sendable {
 
 /// Reusable per-call marks, so matching allocates nothing once warm.
 ///
+/// Marks are epoch-stamped: a mark is set when it equals the current epoch, so a
+/// new call invalidates all of them by incrementing the epoch. The storage is
+/// raw memory held in `let` pointers, which keeps the hot loop free of
+/// exclusivity checks and reference counting.
+///
 /// `@unchecked Sendable`: a scratch is used by one caller at a time; ``ScratchPool``'s
 /// mutex hands it out and takes it back.
 final class PatternScratch: @unchecked Sendable {
-    var epoch: UInt32 = 0
-    var condMark: [UInt32]
-    var entryMark: [UInt32]
-    var disjMark: [UInt32]
-    var patternMark: [UInt32]
-    var pathMark: [UInt32]
-    var candidates: [Int32] = []
-    var sawObjectArray = false
+    let condMark: UnsafeMutablePointer<UInt32>
+    let entryMark: UnsafeMutablePointer<UInt32>
+    let disjMark: UnsafeMutablePointer<UInt32>
+    let patternMark: UnsafeMutablePointer<UInt32>
+    let pathMark: UnsafeMutablePointer<UInt32>
+    /// Paths that had a value reached through an array holding objects (array consistency may matter).
+    let pathArrayMark: UnsafeMutablePointer<UInt32>
+    /// Candidate alternatives of this call; at most one per alternative.
+    let candidates: UnsafeMutablePointer<Int32>
+    /// `[0]` epoch, `[1]` number of candidates.
+    let header: UnsafeMutablePointer<Int>
+    private let sizes: [Int]
 
     init(_ storage: PatternIndexStorage) {
-        condMark = [UInt32](repeating: 0, count: storage.conditionCount)
-        entryMark = [UInt32](repeating: 0, count: storage.entryCount)
-        disjMark = [UInt32](repeating: 0, count: storage.disjunctCount)
-        patternMark = [UInt32](repeating: 0, count: storage.patterns.count)
-        pathMark = [UInt32](repeating: 0, count: storage.paths.count)
-        candidates.reserveCapacity(64)
+        sizes = [storage.conditionCount, storage.entryCount, storage.disjunctCount, storage.patterns.count, storage.paths.count, storage.paths.count]
+        func zeroed(_ n: Int) -> UnsafeMutablePointer<UInt32> {
+            let p = UnsafeMutablePointer<UInt32>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        condMark = zeroed(sizes[0])
+        entryMark = zeroed(sizes[1])
+        disjMark = zeroed(sizes[2])
+        patternMark = zeroed(sizes[3])
+        pathMark = zeroed(sizes[4])
+        pathArrayMark = zeroed(sizes[5])
+        candidates = .allocate(capacity: max(storage.disjunctCount, 1))
+        header = .allocate(capacity: 2)
+        header.initialize(repeating: 0, count: 2)
     }
+
+    deinit {
+        for p in [condMark, entryMark, disjMark, patternMark, pathMark, pathArrayMark] { p.deallocate() }
+        candidates.deallocate()
+        header.deallocate()
+    }
+
+    @inline(__always) var epoch: UInt32 { UInt32(truncatingIfNeeded: header[0]) }
+    @inline(__always) var candidateCount: Int { header[1] }
 
     /// Starts a new call: a fresh epoch invalidates every mark at once.
     func begin() {
-        if epoch == UInt32.max {
-            epoch = 0
-            for i in condMark.indices { condMark[i] = 0 }
-            for i in entryMark.indices { entryMark[i] = 0 }
-            for i in disjMark.indices { disjMark[i] = 0 }
-            for i in patternMark.indices { patternMark[i] = 0 }
-            for i in pathMark.indices { pathMark[i] = 0 }
+        if header[0] == Int(UInt32.max) {
+            header[0] = 0
+            for (p, n) in zip([condMark, entryMark, disjMark, patternMark, pathMark, pathArrayMark], sizes) {
+                p.update(repeating: 0, count: max(n, 1))
+            }
         }
-        epoch += 1
-        candidates.removeAll(keepingCapacity: true)
-        sawObjectArray = false
+        header[0] += 1
+        header[1] = 0
     }
 }
 

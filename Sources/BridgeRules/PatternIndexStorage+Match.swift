@@ -3,8 +3,8 @@ import BridgeCore
 extension PatternIndexStorage {
     func match(_ envelope: JSONValue, _ s: PatternScratch, into result: inout [Int]) {
         s.begin()
-        walk(0, envelope, s)
-        for d in s.candidates { confirm(Int(d), envelope, s, &result) }
+        walk(0, envelope, s, underArray: false)
+        for i in 0..<s.candidateCount { confirm(Int(s.candidates[i]), envelope, s, &result) }
         for d in alwaysDisjuncts { confirm(Int(d), envelope, s, &result) }
         if result.count > 1 { result.sort() }
     }
@@ -24,40 +24,44 @@ extension PatternIndexStorage {
         let epoch = s.epoch
         let p = Int(disjPattern[d])
         if s.patternMark[p] == epoch { return }
-        for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) where !satisfied(Int(disjCondList[k]), s) {
-            return
+        var throughArrays = 0
+        for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) {
+            let c = Int(disjCondList[k])
+            if !satisfied(c, s) { return }
+            if s.pathArrayMark[Int(condPath[c])] == epoch { throughArrays += 1 }
         }
         for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
             let c = Int(disjAbsentList[k])
-            if s.pathMark[Int(condPath[c])] == epoch, !satisfied(c, s) { return }
+            let path = Int(condPath[c])
+            if s.pathMark[path] == epoch, !satisfied(c, s) { return }
+            if s.pathArrayMark[path] == epoch { throughArrays += 1 }
         }
         s.patternMark[p] = epoch
-        if s.sawObjectArray, patternVerify[p], !patterns[p].matches(envelope) { return }
+        // Two conditions met inside arrays of objects may sit in different elements: ask the reference walk.
+        if throughArrays >= 2, !patterns[p].matches(envelope) { return }
         result.append(p)
     }
 
-    private func walk(_ node: Int, _ value: JSONValue, _ s: PatternScratch) {
+    private func walk(_ node: Int, _ value: JSONValue, _ s: PatternScratch, underArray: Bool) {
         switch value {
         case .object(let o):
             let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
             if lo == hi { return }
             for i in lo..<hi {
-                if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s) }
+                if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s, underArray: underArray) }
             }
         case .array(let items):
-            if !s.sawObjectArray, nodeChildStart[node] != nodeChildStart[node + 1] {
-                for item in items {
-                    switch item {
-                    case .object, .array: s.sawObjectArray = true
-                    default: continue
-                    }
-                    break
-                }
+            var nested = underArray
+            if !nested, nodeChildStart[node] != nodeChildStart[node + 1] {
+                nested = items.contains { if case .object = $0 { true } else if case .array = $0 { true } else { false } }
             }
-            for item in items { walk(node, item, s) }
+            for item in items { walk(node, item, s, underArray: nested) }
         default:
             let p = Int(nodePath[node])
-            if p >= 0 { leaf(p, value, s) }
+            if p >= 0 {
+                if underArray { s.pathArrayMark[p] = s.epoch }
+                leaf(p, value, s)
+            }
         }
     }
 
@@ -66,7 +70,8 @@ extension PatternIndexStorage {
         let di = Int(d)
         if s.disjMark[di] != s.epoch {
             s.disjMark[di] = s.epoch
-            s.candidates.append(d)
+            s.candidates[s.header[1]] = d
+            s.header[1] += 1
         }
     }
 
@@ -97,7 +102,16 @@ extension PatternIndexStorage {
             if t.hasStringTables { strings(str, t.exact, t.prefixes, t.suffixes, s) }
             if t.needsLower { strings(str.lowercased(), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s) }
             if !t.cidrs.isEmpty, let ip = IPAddress(str) {
-                for (block, c) in t.cidrs where block.contains(ip) { hitCondition(c, s) }
+                t.cidrs.withUnsafeBufferPointer { list in
+                    for i in list.indices where list[i].0.contains(ip) { hitCondition(list[i].1, s) }
+                }
+            }
+            if !t.wildcards.isEmpty {
+                t.wildcards.withUnsafeBufferPointer { list in
+                    for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
+                        hitCondition(list[i].1, s)
+                    }
+                }
             }
         case .int(let i):
             number(Double(i), t, s)
@@ -111,13 +125,23 @@ extension PatternIndexStorage {
         default:
             break
         }
-        for (m, c) in t.others where s.condMark[Int(c)] != s.epoch && m.matches(leaf: value) { hitCondition(c, s) }
+        if !t.anythingButs.isEmpty {
+            t.anythingButs.withUnsafeBufferPointer { list in
+                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && !list[i].0.excludes(value) {
+                    hitCondition(list[i].1, s)
+                }
+            }
+        }
     }
 
     @inline(__always)
     private func number(_ d: Double, _ t: PatternPathTable, _ s: PatternScratch) {
         if let e = t.numbers[d] { hitEntry(e, s) }
-        for (r, c) in t.ranges where r.contains(d) { hitCondition(c, s) }
+        if !t.ranges.isEmpty {
+            t.ranges.withUnsafeBufferPointer { list in
+                for i in list.indices where list[i].0.contains(d) { hitCondition(list[i].1, s) }
+            }
+        }
     }
 
     private func strings(_ str: String, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {

@@ -8,12 +8,10 @@ import BridgeCore
 ///   of rules marks one table entry instead of touching thousands of rules.
 /// - A candidate alternative is confirmed by checking the marks of all its conditions;
 ///   `exists: false` conditions hold when their path had no value.
-/// - When the event holds arrays of objects, patterns with several conditions are confirmed
-///   with the reference walk, which applies array-consistent matching.
+/// - When two conditions of a candidate were met through arrays of objects, the candidate is
+///   confirmed with the reference walk, which applies array-consistent matching.
 final class PatternIndexStorage: Sendable {
     let patterns: [Pattern]
-    /// Per pattern: confirm with the tree walk when the event had arrays of objects.
-    let patternVerify: [Bool]
 
     // Trie of field names; node 0 is the envelope root; children of a node are contiguous.
     let nodeChildStart: [Int32]
@@ -167,6 +165,5 @@ final class PatternIndexStorage: Sendable {
         (disjAbsentStart, disjAbsentList) = csr(disjAbsent)
         self.disjPattern = disjPattern
         alwaysDisjuncts = always
-        patternVerify = patterns.map { $0.conditions.count >= 2 }
     }
 }

@@ -23,8 +23,8 @@ final class PatternPathTable: Sendable {
     let nullEntry: Int32
     let ranges: [(NumericRange, Int32)]
     let cidrs: [(CIDRBlock, Int32)]
-    /// Wildcard and anything-but alternatives with their condition.
-    let others: [(Matcher, Int32)]
+    let wildcards: [(Wildcard, Int32)]
+    let anythingButs: [(AnythingBut, Int32)]
     let existsTrue: [Int32]
 
     /// Freezes a builder; `entry` turns the conditions sharing one key into a global entry id.
@@ -60,7 +60,8 @@ final class PatternPathTable: Sendable {
         nullEntry = single(b.nullConds)
         ranges = b.ranges
         cidrs = b.cidrs
-        others = b.others
+        wildcards = b.wildcards
+        anythingButs = b.anythingButs
         existsTrue = b.existsTrue
     }
 
@@ -78,7 +79,8 @@ final class PatternPathTable: Sendable {
         var nullConds: [Int32] = []
         var ranges: [(NumericRange, Int32)] = []
         var cidrs: [(CIDRBlock, Int32)] = []
-        var others: [(Matcher, Int32)] = []
+        var wildcards: [(Wildcard, Int32)] = []
+        var anythingButs: [(AnythingBut, Int32)] = []
         var existsTrue: [Int32] = []
 
         mutating func add(_ m: Matcher, _ c: Int32) {
@@ -106,7 +108,8 @@ final class PatternPathTable: Sendable {
             case .cidr(let block): cidrs.append((block, c))
             case .exists(true): put(&existsTrue)
             case .exists(false): break  // decided by the path having no value
-            case .wildcard, .anythingBut: others.append((m, c))
+            case .wildcard(let w): wildcards.append((w, c))
+            case .anythingBut(let a): anythingButs.append((a, c))
             }
         }
 
