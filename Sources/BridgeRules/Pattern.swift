@@ -150,6 +150,19 @@ enum PatternValues {
         }
     }
 
+    /// Whether some leaf value at `path` below `value` (looking through arrays) satisfies `test`; allocates nothing.
+    static func anyLeaf(_ value: JSONValue, path: ArraySlice<String>, _ test: (JSONValue) -> Bool) -> Bool {
+        switch value {
+        case .array(let items):
+            return items.contains { anyLeaf($0, path: path, test) }
+        case .object(let o):
+            guard let key = path.first, let child = o[key] else { return false }
+            return anyLeaf(child, path: path.dropFirst(), test)
+        default:
+            return path.isEmpty && test(value)
+        }
+    }
+
     /// All leaf values at `path` below `value`, looking through arrays.
     static func leaves(_ value: JSONValue, path: ArraySlice<String>, into out: inout [JSONValue]) {
         switch value {

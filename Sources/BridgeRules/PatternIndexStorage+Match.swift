@@ -9,13 +9,22 @@ extension PatternIndexStorage {
         if result.count > 1 { result.sort() }
     }
 
-    /// Whether condition `c` was satisfied by some value in this call.
+    /// Whether condition `c` is satisfied by some value of this event.
     @inline(__always)
-    private func satisfied(_ c: Int, _ s: PatternScratch) -> Bool {
+    private func satisfied(_ c: Int, _ envelope: JSONValue, _ s: PatternScratch) -> Bool {
         let epoch = s.epoch
         if s.condMark[c] == epoch { return true }
         for k in Int(condEntryStart[c])..<Int(condEntryStart[c + 1]) where s.entryMark[Int(condEntryList[k])] == epoch {
             return true
+        }
+        if condExistsTrue[c], s.pathMark[Int(condPath[c])] == epoch { return true }
+        if condLazy[c] {
+            let owner = condOwner[c]
+            let cond = patterns[Int(owner.pattern)].conditions[Int(owner.local)]
+            if PatternValues.anyLeaf(envelope, path: cond.path[...], { cond.matches(leaf: $0) }) {
+                s.condMark[c] = epoch
+                return true
+            }
         }
         return false
     }
@@ -27,13 +36,13 @@ extension PatternIndexStorage {
         var throughArrays = 0
         for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) {
             let c = Int(disjCondList[k])
-            if !satisfied(c, s) { return }
+            if !satisfied(c, envelope, s) { return }
             if s.pathArrayMark[Int(condPath[c])] == epoch { throughArrays += 1 }
         }
         for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
             let c = Int(disjAbsentList[k])
             let path = Int(condPath[c])
-            if s.pathMark[path] == epoch, !satisfied(c, s) { return }
+            if s.pathMark[path] == epoch, !satisfied(c, envelope, s) { return }
             if s.pathArrayMark[path] == epoch { throughArrays += 1 }
         }
         s.patternMark[p] = epoch
@@ -47,8 +56,21 @@ extension PatternIndexStorage {
         case .object(let o):
             let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
             if lo == hi { return }
+            if o.count > 16 {
+                for i in lo..<hi {
+                    if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s, underArray: underArray) }
+                }
+                return
+            }
+            // Small objects: compare lengths before text, which rules out most keys without a call.
+            let keys = o.keys
             for i in lo..<hi {
-                if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s, underArray: underArray) }
+                let want = childKeys[i]
+                let n = childKeyLengths[i]
+                for j in keys.indices where keys[j].utf8.count == n && keys[j] == want {
+                    walk(Int(childNodes[i]), o.values[j], s, underArray: underArray)
+                    break
+                }
             }
         case .array(let items):
             var nested = underArray

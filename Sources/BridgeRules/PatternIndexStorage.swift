@@ -16,6 +16,7 @@ final class PatternIndexStorage: Sendable {
     // Trie of field names; node 0 is the envelope root; children of a node are contiguous.
     let nodeChildStart: [Int32]
     let childKeys: [String]
+    let childKeyLengths: [Int]
     let childNodes: [Int32]
     let nodePath: [Int32]
     let paths: [PatternPathTable]
@@ -24,6 +25,12 @@ final class PatternIndexStorage: Sendable {
     let entryCount: Int
     /// Path of each condition (for `exists: false`).
     let condPath: [Int32]
+    /// Conditions whose one-by-one operators are evaluated at confirmation (not anchors).
+    let condLazy: [Bool]
+    /// Conditions (not anchors) holding `exists: true`: satisfied when their path had a value.
+    let condExistsTrue: [Bool]
+    /// Pattern and index within it of each condition.
+    let condOwner: [(pattern: Int32, local: Int32)]
     /// Entries (shared table keys) that satisfy each condition.
     let condEntryStart: [Int32]
     let condEntryList: [Int32]
@@ -55,6 +62,7 @@ final class PatternIndexStorage: Sendable {
         var condMatchers: [[Matcher]] = []
         var absent: [Bool] = []
         var patternBase: [Int] = []
+        var condOwner: [(Int32, Int32)] = []
 
         // 1. Register every alternative of every condition under its path.
         for pattern in patterns {
@@ -78,7 +86,8 @@ final class PatternIndexStorage: Sendable {
                     builders.append(PatternPathTable.Builder())
                 }
                 let cid = Int32(condPath.count)
-                for m in cond.matchers { builders[pathOfNode[node]].add(m, cid) }
+                for m in cond.matchers where PatternPathTable.Builder.isTableKind(m) { builders[pathOfNode[node]].add(m, cid) }
+                condOwner.append((Int32(patternBase.count - 1), Int32(condOwner.count - patternBase[patternBase.count - 1])))
                 condPath.append(Int32(pathOfNode[node]))
                 condMatchers.append(cond.matchers)
                 absent.append(cond.satisfiedWhenAbsent)
@@ -107,6 +116,22 @@ final class PatternIndexStorage: Sendable {
                     if best == nil || cost < best!.cost { best = (c, cost) }
                 }
                 if let best { anchored[Int(best.cond)].append(d) } else { always.append(d) }
+            }
+        }
+
+        // Operators checked one by one (ranges, cidr, wildcard, anything-but, exists) run during the
+        // walk only for anchors; for other conditions they are evaluated when a candidate is confirmed.
+        var lazy = [Bool](repeating: false, count: condPath.count)
+        var existsOnly = [Bool](repeating: false, count: condPath.count)
+        for c in condPath.indices {
+            let others = condMatchers[c].filter { !PatternPathTable.Builder.isTableKind($0) }
+            if others.isEmpty { continue }
+            if !anchored[c].isEmpty {
+                for m in others { builders[Int(condPath[c])].add(m, Int32(c)) }
+            } else if others.allSatisfy({ if case .exists = $0 { true } else { false } }) {
+                existsOnly[c] = others.contains { if case .exists(true) = $0 { true } else { false } }
+            } else {
+                lazy[c] = true
             }
         }
 
@@ -143,6 +168,7 @@ final class PatternIndexStorage: Sendable {
         childStart.append(Int32(keys.count))
         nodeChildStart = childStart
         childKeys = keys
+        childKeyLengths = keys.map(\.utf8.count)
         childNodes = nodes
         nodePath = pathOfNode.map(Int32.init)
 
@@ -156,6 +182,9 @@ final class PatternIndexStorage: Sendable {
             return (start, flat)
         }
         conditionCount = condPath.count
+        condLazy = lazy
+        condExistsTrue = existsOnly
+        self.condOwner = condOwner
         entryCount = entryConds.count
         self.condPath = condPath
         (condEntryStart, condEntryList) = csr(condEntries)

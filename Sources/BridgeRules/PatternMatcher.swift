@@ -1,5 +1,11 @@
 import BridgeCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One alternative of a pattern leaf: an exact value or an operator.
 ///
 /// String operators compare UTF-8 bytes (no Unicode normalisation), as
@@ -28,7 +34,7 @@ enum Matcher: Sendable {
     func matches(leaf: JSONValue) -> Bool {
         switch self {
         case .string(let s):
-            if case .string(let v) = leaf { return v.utf8.elementsEqual(s.utf8) }
+            if case .string(let v) = leaf { return PatternText.bytesEqual(v, s) }
             return false
         case .number(let n):
             return leaf.doubleValue == n
@@ -50,7 +56,7 @@ enum Matcher: Sendable {
             if case .string(let v) = leaf { return PatternText.hasSuffix(v.lowercased(), p) }
             return false
         case .equalsIgnoreCase(let p):
-            if case .string(let v) = leaf { return v.lowercased().utf8.elementsEqual(p.utf8) }
+            if case .string(let v) = leaf { return PatternText.bytesEqual(v.lowercased(), p) }
             return false
         case .wildcard(let w):
             if case .string(let v) = leaf { return w.matches(v) }
@@ -121,14 +127,14 @@ enum AnythingBut: Sendable, CustomStringConvertible {
 
     func excludes(string v: String) -> Bool {
         switch self {
-        case .strings(let ss): return ss.contains { v.utf8.elementsEqual($0.utf8) }
+        case .strings(let ss): return ss.contains { PatternText.bytesEqual(v, $0) }
         case .numbers: return false
         case .prefixes(let ps): return ps.contains { v.utf8.starts(with: $0.utf8) }
         case .suffixes(let ps): return ps.contains { PatternText.hasSuffix(v, $0) }
         case .wildcards(let ws): return ws.contains { $0.matches(v) }
         case .equalsIgnoreCase(let ss):
             let lower = v.lowercased()
-            return ss.contains { lower.utf8.elementsEqual($0.utf8) }
+            return ss.contains { PatternText.bytesEqual(lower, $0) }
         }
     }
 
@@ -171,6 +177,19 @@ struct NumericRange: Sendable, Equatable, CustomStringConvertible {
 
 /// Small text helpers for matching and messages.
 enum PatternText {
+    /// Byte equality of two strings (no Unicode normalisation, unlike `==`).
+    @inline(__always)
+    static func bytesEqual(_ a: String, _ b: String) -> Bool {
+        let au = a.utf8, bu = b.utf8
+        guard au.count == bu.count else { return false }
+        if let r = au.withContiguousStorageIfAvailable({ ab in
+            bu.withContiguousStorageIfAvailable { bb in
+                ab.count == 0 || memcmp(ab.baseAddress!, bb.baseAddress!, ab.count) == 0
+            }
+        }), let r { return r }
+        return au.elementsEqual(bu)
+    }
+
     static func hasSuffix(_ s: String, _ suffix: String) -> Bool {
         let su = s.utf8, pu = suffix.utf8
         guard su.count >= pu.count else { return false }

@@ -83,6 +83,16 @@ final class PatternPathTable: Sendable {
         var anythingButs: [(AnythingBut, Int32)] = []
         var existsTrue: [Int32] = []
 
+        /// Whether `m` is looked up in a hash table (always registered); the others are
+        /// registered only for anchor conditions and otherwise evaluated when a candidate is confirmed.
+        static func isTableKind(_ m: Matcher) -> Bool {
+            switch m {
+            case .string, .number, .bool, .null, .prefix, .suffix, .prefixIgnoreCase, .suffixIgnoreCase, .equalsIgnoreCase: return true
+            case .numeric(let r): return r.isEquality
+            case .cidr, .wildcard, .anythingBut, .exists: return false
+            }
+        }
+
         mutating func add(_ m: Matcher, _ c: Int32) {
             func put(_ table: inout [[UInt8]: [Int32]], _ s: String) {
                 let key = Array(s.utf8)
