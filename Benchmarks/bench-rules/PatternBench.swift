@@ -22,7 +22,9 @@ func runPatternBenchmarks() {
     let mixed100 = PatternIndex(PatternBenchData.mixedRules(100))
     // PATTERN_BENCH=mixed100|parse: one scenario only (for profiling under callgrind).
     if let only = getenv("PATTERN_BENCH").map({ String(cString: $0) }) {
-        let r = only == "parse" ? measureParse(mixed100, bytes) : measure(mixed100, events)
+        let r = only == "parse" ? measureParse(mixed100, bytes)
+            : only == "exact10" ? measure(PatternIndex(PatternBenchData.exactPrefixRules(10)), events)
+            : measure(mixed100, events)
         printTable([(only, r)])
         return
     }

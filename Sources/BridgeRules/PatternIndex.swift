@@ -4,18 +4,31 @@ import Synchronization
 /// Many compiled patterns in one index, matched together without looping over every rule.
 ///
 /// Like aws/event-ruler, the index is organised by field path: a trie of the
-/// paths the rule set references, and per path hash tables of exact values
+/// paths the rule set references and, per path, hash tables of exact values
 /// (strings by bytes, numbers numerically), prefix and suffix tables probed in
 /// one pass over a value, numeric intervals, and short lists for the rare
-/// operators (wildcard, cidr, anything-but). Matching walks only the
-/// referenced paths of the envelope, marks the satisfied table entries and conditions,
-/// confirms only the alternatives whose most selective condition (the anchor)
-/// was hit; `exists: false` conditions hold when their path had no value.
-/// Candidates that could depend on array-consistent matching are confirmed
-/// with ``Pattern/matches(_:)``.
+/// operators (wildcard, cidr, anything-but).
 ///
-/// The result always equals filtering the patterns with ``Pattern/matches(_:)``.
-/// Matching is thread-safe; per-call scratch space comes from a small pool.
+/// Each `$or` alternative of each pattern is *anchored* on its most selective
+/// condition (the table key shared by the fewest rules). Matching walks only
+/// the referenced paths of the envelope, marks the table entries its values
+/// hit (one mark per distinct key, however many rules share it), and turns the
+/// anchors among them into candidates. A candidate is confirmed by the marks of
+/// its other conditions; rare operators that are not anchors are evaluated
+/// only then, and `exists: false` holds when the path had no value. When two
+/// conditions of a candidate were met through arrays of objects, the reference
+/// walk decides (array-consistent matching).
+///
+/// The result always equals filtering the patterns with ``Pattern/matches(_:)``
+/// (a seeded randomized test checks this). Matching is thread-safe; per-call
+/// scratch space comes from a small pool, so the `into:` variant allocates
+/// nothing once warm.
+///
+/// ```swift
+/// let index = PatternIndex(rules.map(\.pattern))
+/// var hits: [Int] = []
+/// index.matches(event.envelope, into: &hits)   // rule numbers, ascending
+/// ```
 public struct PatternIndex: Sendable {
     let storage: PatternIndexStorage
     let pool: ScratchPool

@@ -19,9 +19,10 @@ extension PatternIndexStorage {
         }
         if condExistsTrue[c], s.pathMark[Int(condPath[c])] == epoch { return true }
         if condLazy[c] {
-            let owner = condOwner[c]
-            let cond = patterns[Int(owner.pattern)].conditions[Int(owner.local)]
-            if PatternValues.anyLeaf(envelope, path: cond.path[...], { cond.matches(leaf: $0) }) {
+            let hit = lazyConditions.withUnsafeBufferPointer { conds in
+                PatternValues.anyLeaf(envelope, path: conds[c].path[...]) { conds[c].matches(leaf: $0) }
+            }
+            if hit {
                 s.condMark[c] = epoch
                 return true
             }

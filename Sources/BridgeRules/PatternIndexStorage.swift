@@ -29,8 +29,8 @@ final class PatternIndexStorage: Sendable {
     let condLazy: [Bool]
     /// Conditions (not anchors) holding `exists: true`: satisfied when their path had a value.
     let condExistsTrue: [Bool]
-    /// Pattern and index within it of each condition.
-    let condOwner: [(pattern: Int32, local: Int32)]
+    /// Every condition, for the lazy evaluation of its one-by-one operators.
+    let lazyConditions: [Condition]
     /// Entries (shared table keys) that satisfy each condition.
     let condEntryStart: [Int32]
     let condEntryList: [Int32]
@@ -62,7 +62,6 @@ final class PatternIndexStorage: Sendable {
         var condMatchers: [[Matcher]] = []
         var absent: [Bool] = []
         var patternBase: [Int] = []
-        var condOwner: [(Int32, Int32)] = []
 
         // 1. Register every alternative of every condition under its path.
         for pattern in patterns {
@@ -87,7 +86,6 @@ final class PatternIndexStorage: Sendable {
                 }
                 let cid = Int32(condPath.count)
                 for m in cond.matchers where PatternPathTable.Builder.isTableKind(m) { builders[pathOfNode[node]].add(m, cid) }
-                condOwner.append((Int32(patternBase.count - 1), Int32(condOwner.count - patternBase[patternBase.count - 1])))
                 condPath.append(Int32(pathOfNode[node]))
                 condMatchers.append(cond.matchers)
                 absent.append(cond.satisfiedWhenAbsent)
@@ -184,7 +182,7 @@ final class PatternIndexStorage: Sendable {
         conditionCount = condPath.count
         condLazy = lazy
         condExistsTrue = existsOnly
-        self.condOwner = condOwner
+        lazyConditions = patterns.flatMap(\.conditions)
         entryCount = entryConds.count
         self.condPath = condPath
         (condEntryStart, condEntryList) = csr(condEntries)

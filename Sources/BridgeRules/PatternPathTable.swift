@@ -137,9 +137,9 @@ final class PatternPathTable: Sendable {
             case .prefixIgnoreCase(let s): return size(lowerPrefixes, s) + (s.utf8.count < 3 ? 1000 : 0)
             case .suffixIgnoreCase(let s): return size(lowerSuffixes, s) + (s.utf8.count < 3 ? 1000 : 0)
             case .equalsIgnoreCase(let s): return size(lowerExact, s)
-            case .numeric(let r): return r.isEquality ? (numbers[r.lower!]?.count ?? 1) : 200
-            case .cidr: return 500
-            case .wildcard: return 100
+            case .numeric(let r): return r.isEquality ? (numbers[r.lower!]?.count ?? 1) : 50
+            case .cidr: return 30
+            case .wildcard: return 30
             case .exists, .anythingBut: return 100_000
             }
         }
