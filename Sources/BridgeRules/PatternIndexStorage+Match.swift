@@ -64,13 +64,16 @@ extension PatternIndexStorage {
                 return
             }
             // Small objects: compare lengths before text, which rules out most keys without a call.
-            let keys = o.keys
-            for i in lo..<hi {
-                let want = childKeys[i]
-                let n = childKeyLengths[i]
-                for j in keys.indices where keys[j].utf8.count == n && keys[j] == want {
-                    walk(Int(childNodes[i]), o.values[j], s, underArray: underArray)
-                    break
+            // Values are passed from the array's buffer, borrowed rather than copied.
+            o.keys.withUnsafeBufferPointer { keys in
+                o.values.withUnsafeBufferPointer { values in
+                    for i in lo..<hi {
+                        let n = childKeyLengths[i]
+                        for j in keys.indices where keys[j].utf8.count == n && keys[j] == childKeys[i] {
+                            walk(Int(childNodes[i]), values[j], s, underArray: underArray)
+                            break
+                        }
+                    }
                 }
             }
         case .array(let items):
@@ -78,7 +81,9 @@ extension PatternIndexStorage {
             if !nested, nodeChildStart[node] != nodeChildStart[node + 1] {
                 nested = items.contains { if case .object = $0 { true } else if case .array = $0 { true } else { false } }
             }
-            for item in items { walk(node, item, s, underArray: nested) }
+            items.withUnsafeBufferPointer { items in
+                for i in items.indices { walk(node, items[i], s, underArray: nested) }
+            }
         default:
             let p = Int(nodePath[node])
             if p >= 0 {
