@@ -20,8 +20,9 @@ func runPatternBenchmarks() {
     print("envelopes: \(events.count) distinct, average \(avgSize) bytes of JSON")
     print("")
 
-    let mixed100 = PatternIndex(PatternBenchData.mixedRules(100))
-    // PATTERN_BENCH=mixed100|parse: one scenario only (for profiling under callgrind).
+    let mixed100Rules = PatternBenchData.mixedRules(100)
+    let mixed100 = PatternIndex(mixed100Rules)
+    // PATTERN_BENCH=mixed100|warm|exact10|parse: one scenario only (for profiling with perf).
     if let only = getenv("PATTERN_BENCH").map({ String(cString: $0) }) {
         let r = only == "parse" ? measureParse(mixed100, bytes)
             : only == "exact10" ? measure(PatternIndex(PatternBenchData.exactPrefixRules(10)), events)
@@ -30,8 +31,12 @@ func runPatternBenchmarks() {
         printTable([(only, r)])
         return
     }
-    let exact10k = PatternIndex(PatternBenchData.exactPrefixRules(10_000))
+    let exact10kRules = PatternBenchData.exactPrefixRules(10_000)
+    let exact10k = PatternIndex(exact10kRules)
     let events10k = PatternBenchData.envelopes(count: 2000, ruleSpace: 10_000)
+    crossCheck(mixed100, mixed100Rules, events)
+    crossCheck(exact10k, exact10kRules, events10k)
+    crossCheck(PatternIndex(PatternBenchData.mixedRules(10_000)), PatternBenchData.mixedRules(10_000), events10k)
 
     var rows: [(String, PatternBenchResult)] = []
     rows.append(("(1) 100 rules, mixed operators", measure(mixed100, events)))
@@ -90,6 +95,15 @@ private func run(seconds: Double = 1.0, count: Int, _ body: (Int) -> Int) -> Pat
     let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     if sink == -1 { print(sink) }
     return PatternBenchResult(events: done, wallSeconds: wallSeconds, cpuSeconds: cpu, matches: matches)
+}
+
+/// Fails loudly if the index disagrees with the reference walk on a sample (a fast wrong answer is worthless).
+private func crossCheck(_ index: PatternIndex, _ patterns: [Pattern], _ events: [JSONValue]) {
+    for env in events.prefix(200) {
+        let expected = patterns.indices.filter { patterns[$0].matches(env) }
+        let got = index.matches(env)
+        if got != expected { fatalError("index and reference disagree: \(got) vs \(expected) on \(env)") }
+    }
 }
 
 private func measure(_ index: PatternIndex, _ events: [JSONValue]) -> PatternBenchResult {

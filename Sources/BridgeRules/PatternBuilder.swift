@@ -197,7 +197,11 @@ struct PatternBuilder {
             return anythingBut(arg).map(Matcher.anythingBut)
         default:
             var msg = "unknown operator '\(entry.key)'"
-            if let s = didYouMean(entry.key, Self.operators) { msg += "; did you mean '\(s)'?" }
+            if let s = didYouMean(entry.key, Self.operators) {
+                msg += "; did you mean '\(s)'?"
+            } else {
+                msg += "; to match a nested field, write a mapping instead of a list item, like {\(entry.key): [value]}"
+            }
             msg += " (operators: \(Self.operators.joined(separator: ", ")))"
             fail(msg, key: entry)
             return nil

@@ -31,6 +31,7 @@ struct PatternCompilerTests {
         .init(#"{"a":[{"prefx":"x"}]}"#, "unknown operator 'prefx'; did you mean 'prefix'?", at: "a[0].prefx"),
         .init(#"{"a":[{"numberic":[">",1]}]}"#, "did you mean 'numeric'?", at: "a[0].numberic"),
         .init(#"{"a":[{"regex":"x+"}]}"#, "unknown operator 'regex'", at: "a[0].regex"),
+        .init(#"{"body":[{"bucket":["x"]}]}"#, "to match a nested field, write a mapping instead of a list item, like {bucket: [value]}", at: "body[0].bucket"),
         .init(#"{"a":[{"prefix":"a","suffix":"b"}]}"#, "exactly one key", at: "a[0]"),
         .init(#"{"a":[{}]}"#, "exactly one key", at: "a[0]"),
         .init(#"{"a":[{"prefix":1}]}"#, "'prefix' needs a string", at: "a[0].prefix"),
