@@ -134,6 +134,7 @@ extension PatternIndexStorage {
                     for i in list.indices where list[i].0.contains(ip) { hitCondition(list[i].1, s) }
                 }
             }
+            if !t.wildcardGroups.isEmpty { wildcardGroups(str, t, s) }
             if !t.wildcards.isEmpty {
                 t.wildcards.withUnsafeBufferPointer { list in
                     for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
@@ -158,6 +159,36 @@ extension PatternIndexStorage {
                 for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && !list[i].0.excludes(value) {
                     hitCondition(list[i].1, s)
                 }
+            }
+        }
+    }
+
+    /// Checks the wildcard groups whose literal head or tail `str` carries.
+    private func wildcardGroups(_ str: String, _ t: PatternPathTable, _ s: PatternScratch) {
+        func check(_ g: Int32) {
+            t.wildcardGroups[Int(g)].withUnsafeBufferPointer { list in
+                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
+                    hitCondition(list[i].1, s)
+                }
+            }
+        }
+        var str = str
+        str.withUTF8 { buf in
+            let n = buf.count
+            let heads = t.wildcardHeads, tails = t.wildcardTails
+            var h = PatternByteTable.seed
+            var len = 0
+            while len < min(heads.maxLength, n) {
+                h = PatternByteTable.step(h, buf[len])
+                len += 1
+                if heads.lengthUsed[len] { heads.lookup(hash: h, bytes: buf, from: 0, to: len) { check($0) } }
+            }
+            h = PatternByteTable.seed
+            len = 0
+            while len < min(tails.maxLength, n) {
+                h = PatternByteTable.step(h, buf[n - 1 - len])
+                len += 1
+                if tails.lengthUsed[len] { tails.lookup(hash: h, bytes: buf, from: n - len, to: n) { check($0) } }
             }
         }
     }

@@ -23,7 +23,13 @@ final class PatternPathTable: Sendable {
     let nullEntry: Int32
     let ranges: [(NumericRange, Int32)]
     let cidrs: [(CIDRBlock, Int32)]
+    /// Wildcards without a literal head or tail, checked one by one.
     let wildcards: [(Wildcard, Int32)]
+    /// Wildcards grouped by their literal head (text before the first `*`) or tail (after the last),
+    /// whichever is longer: a value only checks the groups whose head/tail it carries.
+    let wildcardHeads: PatternByteTable
+    let wildcardTails: PatternByteTable
+    let wildcardGroups: [[(Wildcard, Int32)]]
     let anythingButs: [(AnythingBut, Int32)]
     let existsTrue: [Int32]
 
@@ -60,7 +66,30 @@ final class PatternPathTable: Sendable {
         nullEntry = single(b.nullConds)
         ranges = b.ranges
         cidrs = b.cidrs
-        wildcards = b.wildcards
+        var loose: [(Wildcard, Int32)] = []
+        var heads: [[UInt8]: [Int32]] = [:]
+        var tails: [[UInt8]: [Int32]] = [:]
+        var groups: [[(Wildcard, Int32)]] = []
+        var groupOfHead: [[UInt8]: Int] = [:]
+        var groupOfTail: [[UInt8]: Int] = [:]
+        for (w, c) in b.wildcards {
+            let head = w.segments[0], tail = w.segments[w.segments.count - 1]
+            if w.segments.count == 1 || (head.isEmpty && tail.isEmpty) {
+                loose.append((w, c))
+            } else if head.count >= tail.count {
+                let g = groupOfHead[head] ?? { groups.append([]); heads[head] = [Int32(groups.count - 1)]; return groups.count - 1 }()
+                groupOfHead[head] = g
+                groups[g].append((w, c))
+            } else {
+                let g = groupOfTail[tail] ?? { groups.append([]); tails[tail] = [Int32(groups.count - 1)]; return groups.count - 1 }()
+                groupOfTail[tail] = g
+                groups[g].append((w, c))
+            }
+        }
+        wildcards = loose
+        wildcardHeads = PatternByteTable(heads, reversed: false)
+        wildcardTails = PatternByteTable(tails, reversed: true)
+        wildcardGroups = groups
         anythingButs = b.anythingButs
         existsTrue = b.existsTrue
     }
