@@ -26,7 +26,7 @@ final class PatternPathTable: Sendable {
     /// Wildcards without a literal head or tail, checked one by one.
     let wildcards: [(Wildcard, Int32)]
     /// Wildcards grouped by their literal head (text before the first `*`) or tail (after the last),
-    /// whichever is longer: a value only checks the groups whose head/tail it carries.
+    /// whichever fewer wildcards share: a value only checks the groups whose head/tail it carries.
     let wildcardHeads: PatternByteTable
     let wildcardTails: PatternByteTable
     let wildcardGroups: [[(Wildcard, Int32)]]
@@ -72,11 +72,20 @@ final class PatternPathTable: Sendable {
         var groups: [[(Wildcard, Int32)]] = []
         var groupOfHead: [[UInt8]: Int] = [:]
         var groupOfTail: [[UInt8]: Int] = [:]
+        // Group by the head or the tail, whichever fewer wildcards share (then the longer one).
+        var headCount: [[UInt8]: Int] = [:]
+        var tailCount: [[UInt8]: Int] = [:]
+        for (w, _) in b.wildcards {
+            headCount[w.segments[0], default: 0] += 1
+            tailCount[w.segments[w.segments.count - 1], default: 0] += 1
+        }
         for (w, c) in b.wildcards {
             let head = w.segments[0], tail = w.segments[w.segments.count - 1]
+            let byHead = !head.isEmpty
+                && (tail.isEmpty || headCount[head]! < tailCount[tail]! || (headCount[head]! == tailCount[tail]! && head.count >= tail.count))
             if w.segments.count == 1 || (head.isEmpty && tail.isEmpty) {
                 loose.append((w, c))
-            } else if head.count >= tail.count {
+            } else if byHead {
                 let g = groupOfHead[head] ?? { groups.append([]); heads[head] = [Int32(groups.count - 1)]; return groups.count - 1 }()
                 groupOfHead[head] = g
                 groups[g].append((w, c))
