@@ -1,0 +1,249 @@
+import BridgeCore
+
+extension PatternIndexStorage {
+    func match(_ envelope: JSONValue, _ s: PatternScratch, into result: inout [Int]) {
+        s.begin()
+        walk(0, envelope, s, underArray: false)
+        for i in 0..<s.candidateCount { confirm(Int(s.candidates[i]), envelope, s, &result) }
+        for d in alwaysDisjuncts { confirm(Int(d), envelope, s, &result) }
+        if result.count > 1 { result.sort() }
+    }
+
+    /// Whether condition `c` is satisfied by some value of this event.
+    @inline(__always)
+    private func satisfied(_ c: Int, _ envelope: JSONValue, _ s: PatternScratch) -> Bool {
+        let epoch = s.epoch
+        if s.condMark[c] == epoch { return true }
+        for k in Int(condEntryStart[c])..<Int(condEntryStart[c + 1]) where s.entryMark[Int(condEntryList[k])] == epoch {
+            return true
+        }
+        if condExistsTrue[c], s.pathMark[Int(condPath[c])] == epoch { return true }
+        if condLazy[c] {
+            let hit = lazyConditions.withUnsafeBufferPointer { conds in
+                PatternValues.anyLeaf(envelope, path: conds[c].path[...]) { conds[c].matches(leaf: $0) }
+            }
+            if hit {
+                s.condMark[c] = epoch
+                return true
+            }
+        }
+        return false
+    }
+
+    private func confirm(_ d: Int, _ envelope: JSONValue, _ s: PatternScratch, _ result: inout [Int]) {
+        let epoch = s.epoch
+        let p = Int(disjPattern[d])
+        if s.patternMark[p] == epoch { return }
+        var throughArrays = 0
+        for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) {
+            let c = Int(disjCondList[k])
+            if !satisfied(c, envelope, s) { return }
+            if s.pathArrayMark[Int(condPath[c])] == epoch { throughArrays += 1 }
+        }
+        for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
+            let c = Int(disjAbsentList[k])
+            let path = Int(condPath[c])
+            if s.pathMark[path] == epoch, !satisfied(c, envelope, s) { return }
+            if s.pathArrayMark[path] == epoch { throughArrays += 1 }
+        }
+        s.patternMark[p] = epoch
+        // Two conditions met inside arrays of objects may sit in different elements: ask the reference walk.
+        if throughArrays >= 2, !patterns[p].matches(envelope) { return }
+        result.append(p)
+    }
+
+    private func walk(_ node: Int, _ value: JSONValue, _ s: PatternScratch, underArray: Bool) {
+        switch value {
+        case .object(let o):
+            let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
+            if lo == hi { return }
+            if o.count > 16 {
+                for i in lo..<hi {
+                    if let v = o[childKeys[i]] { walk(Int(childNodes[i]), v, s, underArray: underArray) }
+                }
+                return
+            }
+            // Small objects: compare lengths before text, which rules out most keys without a call.
+            // Values are passed from the array's buffer, borrowed rather than copied.
+            o.keys.withUnsafeBufferPointer { keys in
+                o.values.withUnsafeBufferPointer { values in
+                    for i in lo..<hi {
+                        let n = childKeyLengths[i]
+                        for j in keys.indices where keys[j].utf8.count == n && keys[j] == childKeys[i] {
+                            walk(Int(childNodes[i]), values[j], s, underArray: underArray)
+                            break
+                        }
+                    }
+                }
+            }
+        case .array(let items):
+            var nested = underArray
+            if !nested, nodeChildStart[node] != nodeChildStart[node + 1] {
+                nested = items.contains { if case .object = $0 { true } else if case .array = $0 { true } else { false } }
+            }
+            items.withUnsafeBufferPointer { items in
+                for i in items.indices { walk(node, items[i], s, underArray: nested) }
+            }
+        default:
+            let p = Int(nodePath[node])
+            if p >= 0 {
+                if underArray { s.pathArrayMark[p] = s.epoch }
+                leaf(p, value, s)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func candidate(_ d: Int32, _ s: PatternScratch) {
+        let di = Int(d)
+        if s.disjMark[di] != s.epoch {
+            s.disjMark[di] = s.epoch
+            s.candidates[s.header[1]] = d
+            s.header[1] += 1
+        }
+    }
+
+    @inline(__always)
+    private func hitEntry(_ e: Int32, _ s: PatternScratch) {
+        let ei = Int(e)
+        if s.entryMark[ei] == s.epoch { return }
+        s.entryMark[ei] = s.epoch
+        for k in Int(entryAnchorStart[ei])..<Int(entryAnchorStart[ei + 1]) { candidate(entryAnchorList[k], s) }
+    }
+
+    @inline(__always)
+    private func hitCondition(_ c: Int32, _ s: PatternScratch) {
+        let ci = Int(c)
+        if s.condMark[ci] == s.epoch { return }
+        s.condMark[ci] = s.epoch
+        for k in Int(condAnchorStart[ci])..<Int(condAnchorStart[ci + 1]) { candidate(condAnchorList[k], s) }
+    }
+
+    private func leaf(_ p: Int, _ value: JSONValue, _ s: PatternScratch) {
+        let t = paths[p]
+        if s.pathMark[p] != s.epoch {
+            s.pathMark[p] = s.epoch
+            for c in t.existsTrue { hitCondition(c, s) }
+        }
+        switch value {
+        case .string(let str):
+            if t.hasStringTables { strings(str, t.exact, t.prefixes, t.suffixes, s) }
+            if t.needsLower { strings(str.lowercased(), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s) }
+            if !t.cidrs.isEmpty, let ip = IPAddress(str) {
+                t.cidrs.withUnsafeBufferPointer { list in
+                    for i in list.indices where list[i].0.contains(ip) { hitCondition(list[i].1, s) }
+                }
+            }
+            if !t.wildcardGroups.isEmpty { wildcardGroups(str, t, s) }
+            if !t.wildcards.isEmpty {
+                t.wildcards.withUnsafeBufferPointer { list in
+                    for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
+                        hitCondition(list[i].1, s)
+                    }
+                }
+            }
+        case .int(let i):
+            number(Double(i), t, s)
+        case .double(let d):
+            number(d, t, s)
+        case .bool(let b):
+            let e = b ? t.trueEntry : t.falseEntry
+            if e >= 0 { hitEntry(e, s) }
+        case .null:
+            if t.nullEntry >= 0 { hitEntry(t.nullEntry, s) }
+        default:
+            break
+        }
+        if !t.anythingButs.isEmpty {
+            t.anythingButs.withUnsafeBufferPointer { list in
+                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && !list[i].0.excludes(value) {
+                    hitCondition(list[i].1, s)
+                }
+            }
+        }
+    }
+
+    /// Checks the wildcard groups whose literal head or tail `str` carries.
+    private func wildcardGroups(_ str: String, _ t: PatternPathTable, _ s: PatternScratch) {
+        func check(_ g: Int32) {
+            t.wildcardGroups[Int(g)].withUnsafeBufferPointer { list in
+                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
+                    hitCondition(list[i].1, s)
+                }
+            }
+        }
+        var str = str
+        str.withUTF8 { buf in
+            let n = buf.count
+            let heads = t.wildcardHeads, tails = t.wildcardTails
+            var h = PatternByteTable.seed
+            var len = 0
+            while len < min(heads.maxLength, n) {
+                h = PatternByteTable.step(h, buf[len])
+                len += 1
+                if heads.lengthUsed[len] { heads.lookup(hash: h, bytes: buf, from: 0, to: len) { check($0) } }
+            }
+            h = PatternByteTable.seed
+            len = 0
+            while len < min(tails.maxLength, n) {
+                h = PatternByteTable.step(h, buf[n - 1 - len])
+                len += 1
+                if tails.lengthUsed[len] { tails.lookup(hash: h, bytes: buf, from: n - len, to: n) { check($0) } }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func number(_ d: Double, _ t: PatternPathTable, _ s: PatternScratch) {
+        if let e = t.numbers[d] { hitEntry(e, s) }
+        if !t.ranges.isEmpty {
+            t.ranges.withUnsafeBufferPointer { list in
+                for i in list.indices where list[i].0.contains(d) { hitCondition(list[i].1, s) }
+            }
+        }
+    }
+
+    private func strings(_ str: String, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+        let done: Void? = str.utf8.withContiguousStorageIfAvailable { buf in
+            probe(buf, exact, prefixes, suffixes, s)
+        }
+        if done == nil {
+            Array(str.utf8).withUnsafeBufferPointer { probe($0, exact, prefixes, suffixes, s) }
+        }
+    }
+
+    /// One forward pass hashes every prefix length in use and the whole value; one backward pass every suffix length.
+    private func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+        let n = buf.count
+        let wantExact = !exact.isEmpty && n <= exact.maxLength && exact.lengthUsed[n]
+        let pmax = min(prefixes.maxLength, n)
+        var h = PatternByteTable.seed
+        var i = 0
+        if pmax >= 0 {
+            if prefixes.lengthUsed[0] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: 0) { hitEntry($0, s) } }
+            while i < pmax {
+                h = PatternByteTable.step(h, buf[i])
+                i += 1
+                if prefixes.lengthUsed[i] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: i) { hitEntry($0, s) } }
+            }
+        }
+        if wantExact {
+            while i < n {
+                h = PatternByteTable.step(h, buf[i])
+                i += 1
+            }
+            exact.lookup(hash: h, bytes: buf, from: 0, to: n) { hitEntry($0, s) }
+        }
+        let smax = min(suffixes.maxLength, n)
+        if smax >= 0 {
+            var h = PatternByteTable.seed
+            if suffixes.lengthUsed[0] { suffixes.lookup(hash: h, bytes: buf, from: n, to: n) { hitEntry($0, s) } }
+            var len = 0
+            while len < smax {
+                h = PatternByteTable.step(h, buf[n - 1 - len])
+                len += 1
+                if suffixes.lengthUsed[len] { suffixes.lookup(hash: h, bytes: buf, from: n - len, to: n) { hitEntry($0, s) } }
+            }
+        }
+    }
+}

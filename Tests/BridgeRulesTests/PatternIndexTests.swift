@@ -1,0 +1,210 @@
+import BridgeCore
+import Testing
+
+@testable import BridgeRules
+
+/// Random patterns and envelopes over a small vocabulary, so that many of them collide.
+struct RandomPatterns {
+    var rng: SeededRandom
+
+    static let strings: [JSONValue] = ["a", "b", "ab", "abc", "B", "xa", "x.png", "10.0.0.1", "10.1.2.3", "2001:db8::1", "", "é", "Ab"]
+    static let numbers: [JSONValue] = [0, 1, 1.5, 5, 10, 300, -2, .double(300.0)]
+    static let paths: [[String]] = [
+        ["source"], ["headers", "x-event"], ["body", "kind"], ["body", "n"], ["body", "tags"],
+        ["body", "items", "id"], ["body", "items", "kind"], ["body", "meta", "owner"], ["body", "items", "sub", "v"],
+    ]
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
+    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
+
+    mutating func string() -> String { pick(Self.strings).stringValue! }
+
+    mutating func matcher() -> JSONValue {
+        switch Int.random(in: 0..<22, using: &rng) {
+        case 0, 1, 2: return pick(Self.strings)
+        case 3, 4: return pick(Self.numbers)
+        case 5: return .bool(chance(0.5))
+        case 6: return .null
+        case 7: return ["prefix": .string(string())]
+        case 8: return ["suffix": .string(string())]
+        case 9: return ["prefix": ["equals-ignore-case": .string(string())]]
+        case 10: return ["suffix": ["equals-ignore-case": .string(string())]]
+        case 11: return ["equals-ignore-case": .string(string())]
+        case 12: return ["anything-but": chance(0.5) ? .string(string()) : .array([pick(Self.strings), pick(Self.strings)])]
+        case 13: return ["anything-but": chance(0.5) ? pick(Self.numbers) : .array([pick(Self.numbers), pick(Self.numbers)])]
+        case 14:
+            let form = pick(["prefix", "suffix", "wildcard", "equals-ignore-case"])
+            let v = form == "wildcard" ? pick(["*a*", "a*", "*.png", "1*"]) : string()
+            return ["anything-but": .object(JSONObject([(form, .string(v))]))]
+        case 15:
+            let lo = Int64.random(in: -3...6, using: &rng)
+            if chance(0.5) { return ["numeric": [.string(pick([">", ">=", "<", "<=", "="])), .int(lo)]] }
+            return ["numeric": [.string(pick([">", ">="])), .int(lo), .string(pick(["<", "<="])), .int(lo + Int64.random(in: 1...300, using: &rng))]]
+        case 16, 17: return ["exists": .bool(chance(0.5))]
+        case 18: return ["wildcard": .string(pick(["*a*", "a*", "*.png", "*", "a*c", "x*"]))]
+        case 19: return ["cidr": .string(pick(["10.0.0.0/8", "10.0.0.0/24", "2001:db8::/32", "0.0.0.0/0"]))]
+        default: return pick(Self.strings)
+        }
+    }
+
+    mutating func fields(into object: inout JSONValue, count: Int) {
+        for _ in 0..<count {
+            let path = pick(Self.paths)
+            let values = (0..<Int.random(in: 1...3, using: &rng)).map { _ in matcher() }
+            Self.insert(.array(values), at: path[...], into: &object)
+        }
+    }
+
+    static func insert(_ value: JSONValue, at path: ArraySlice<String>, into object: inout JSONValue) {
+        guard case .object(var o) = object, let key = path.first else { return }
+        if path.count == 1 {
+            o[key] = value
+        } else {
+            var child = o[key] ?? .object(JSONObject())
+            if case .object = child {} else { child = .object(JSONObject()) }
+            insert(value, at: path.dropFirst(), into: &child)
+            o[key] = child
+        }
+        object = .object(o)
+    }
+
+    mutating func pattern() -> JSONValue {
+        var p: JSONValue = .object(JSONObject())
+        fields(into: &p, count: Int.random(in: 1...3, using: &rng))
+        if chance(0.25) {
+            var alternatives: [JSONValue] = []
+            for _ in 0..<Int.random(in: 2...3, using: &rng) {
+                var alt: JSONValue = .object(JSONObject())
+                fields(into: &alt, count: Int.random(in: 1...2, using: &rng))
+                alternatives.append(alt)
+            }
+            if case .object(var o) = p {
+                o["$or"] = .array(alternatives)
+                p = .object(o)
+            }
+        }
+        return p
+    }
+
+    mutating func leafValue() -> JSONValue {
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0, 1, 2, 3: return pick(Self.strings)
+        case 4, 5: return pick(Self.numbers)
+        case 6: return .bool(chance(0.5))
+        case 7: return .null
+        case 8: return .array((0..<Int.random(in: 0...3, using: &rng)).map { _ in chance(0.7) ? pick(Self.strings) : pick(Self.numbers) })
+        default: return ["nested": "x"]
+        }
+    }
+
+    mutating func item() -> JSONValue {
+        var o = JSONObject()
+        if chance(0.7) { o["id"] = leafValue() }
+        if chance(0.6) { o["kind"] = leafValue() }
+        if chance(0.4) {
+            o["sub"] = chance(0.7) ? .object(JSONObject([("v", leafValue())])) : .array([["v": leafValue()], ["v": leafValue()]])
+        }
+        return .object(o)
+    }
+
+    mutating func envelope() -> JSONValue {
+        var body = JSONObject()
+        for key in ["kind", "n", "tags"] where chance(0.6) { body[key] = leafValue() }
+        if chance(0.7) {
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: body["items"] = item()
+            case 1: body["items"] = .array([])
+            case 2: body["items"] = leafValue()
+            default: body["items"] = .array((0..<Int.random(in: 1...4, using: &rng)).map { _ in item() })
+            }
+        }
+        if chance(0.5) { body["meta"] = chance(0.8) ? ["owner": leafValue()] : .array([["owner": leafValue()], ["other": 1]]) }
+        var env = JSONObject()
+        env["id"] = "evt"
+        if chance(0.9) { env["source"] = pick(Self.strings) }
+        env["headers"] = chance(0.7) ? ["x-event": pick(Self.strings)] : .object(JSONObject())
+        env["body"] = chance(0.95) ? .object(body) : pick(Self.strings)
+        return .object(env)
+    }
+}
+
+@Suite("Pattern index")
+struct PatternIndexTests {
+    @Test(arguments: [1 as UInt64, 2, 3, 4])
+    func agreesWithReferenceOnRandomRuleSets(seed: UInt64) throws {
+        var gen = RandomPatterns(rng: SeededRandom(seed: seed))
+        var patterns: [Pattern] = []
+        var sources: [JSONValue] = []
+        while patterns.count < 300 {
+            let source = gen.pattern()
+            if let p = try? PatternCompiler.compile(json: source) {
+                patterns.append(p)
+                sources.append(source)
+            }
+        }
+        let index = PatternIndex(patterns)
+        var buffer: [Int] = []
+        var totalMatches = 0
+        var eventsMatching = 0
+        for _ in 0..<1000 {
+            let env = gen.envelope()
+            let expected = patterns.indices.filter { patterns[$0].matches(env) }
+            index.matches(env, into: &buffer)
+            #expect(buffer == expected, "envelope \(env)")
+            if buffer != expected {
+                let extra = Set(buffer).symmetricDifference(expected).sorted()
+                for i in extra.prefix(3) { Issue.record("differs on pattern \(i): \(sources[i])") }
+                return
+            }
+            for i in expected.prefix(3) { #expect(patterns[i].explain(env) == nil) }
+            if let miss = patterns.indices.first(where: { !expected.contains($0) }) {
+                #expect(patterns[miss].explain(env) != nil)
+            }
+            totalMatches += expected.count
+            if !expected.isEmpty { eventsMatching += 1 }
+        }
+        // The generator must exercise both outcomes, or the comparison proves little.
+        #expect(eventsMatching > 200)
+        #expect(totalMatches < 1000 * 300 / 4)
+    }
+
+    @Test func resultsAreAscendingAndBufferIsCleared() throws {
+        let ps = try [#"{"a":["x"]}"#, #"{"b":[1]}"#, #"{"a":[{"prefix":"x"}]}"#, #"{"a":["y"]}"#, "{}"].map(pattern)
+        let index = PatternIndex(ps)
+        var buffer = [99, 98]
+        index.matches(json(#"{"a":"x","b":1}"#), into: &buffer)
+        #expect(buffer == [0, 1, 2, 4])
+        index.matches(json(#"{"a":"y"}"#), into: &buffer)
+        #expect(buffer == [3, 4])
+        #expect(index.matches(json("{}")) == [4])
+        #expect(PatternIndex([]).matches(json(#"{"a":1}"#)).isEmpty)
+    }
+
+    @Test func sharedConditionsAreCountedPerRule() throws {
+        // Many rules share `source`; only the one whose other field matches is returned.
+        var ps: [Pattern] = []
+        for i in 0..<200 { ps.append(try pattern(#"{"source":["github"],"body":{"n":[\#(i)]}}"#)) }
+        let index = PatternIndex(ps)
+        #expect(index.matches(json(#"{"source":"github","body":{"n":42}}"#)) == [42])
+        #expect(index.matches(json(#"{"source":"gitlab","body":{"n":42}}"#)) == [])
+        #expect(index.matches(json(#"{"source":"github","body":{"n":[1,2.0,3]}}"#)) == [1, 2, 3])
+    }
+
+    @Test func concurrentMatchingIsSafe() async throws {
+        let ps = try (0..<50).map { try pattern(#"{"body":{"k":["v\#($0)"],"n":[{"numeric":[">",\#($0)]}]}}"#) }
+        let index = PatternIndex(ps)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    for i in 0..<500 {
+                        let k = (i + t) % 50
+                        let env = json(#"{"body":{"k":"v\#(k)","n":\#(k + 1)}}"#)
+                        let got = index.matches(env)
+                        if got != [k] { throw CancellationError() }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import BridgeCore
+@testable import BridgeRules
+
+/// Parses JSON text written in a test (a broken literal is a test bug, so it traps).
+func json(_ text: String) -> JSONValue {
+    do { return try JSONParser.parse(text) } catch { fatalError("bad JSON in test: \(error): \(text)") }
+}
+
+/// Compiles a JSON pattern written in a test.
+func pattern(_ text: String) throws(PatternError) -> Pattern {
+    try PatternCompiler.compile(json: json(text))
+}
+
+/// A small deterministic generator (SplitMix64), so randomized tests repeat exactly.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
