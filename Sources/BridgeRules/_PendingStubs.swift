@@ -2,20 +2,6 @@
 public import BridgeConfig
 public import BridgeCore
 public import Foundation
-public struct Pattern: Sendable {}
-public enum PatternCompiler {
-    public static func compile(_ node: ConfigNode, diagnostics: inout Diagnostics) -> Pattern? { Pattern() }
-    public static var matchAll: Pattern { Pattern() }
-}
-extension Pattern {
-    public func matches(_ envelope: JSONValue) -> Bool { true }
-    public func explain(_ envelope: JSONValue) -> String? { nil }
-}
-public struct PatternIndex: Sendable {
-    let n: Int
-    public init(_ patterns: [Pattern]) { n = patterns.count }
-    public func matches(_ envelope: JSONValue, into result: inout [Int]) { result = Array(0..<n) }
-}
 public struct RenderContext: Sendable { public init(envelope: JSONValue, rule: String, now: Date) {} }
 public struct Template: Sendable {
     let text: String
