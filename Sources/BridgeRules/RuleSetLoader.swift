@@ -98,12 +98,16 @@ public enum RuleSetLoader {
                 continue
             }
             for item in items {
-                guard let rule = compileRule(item, options: options, diags: &diags) else { continue }
-                if let first = seen[rule.name] {
-                    diags.error("duplicate rule name '\(rule.name)' (first defined at \(first))", at: item["name"])
-                    continue
+                // Names are checked before the rule compiles, so a duplicate is reported
+                // even when the rule has other problems too.
+                if let name = item["name"]?.scalar, !name.isEmpty {
+                    if let first = seen[name] {
+                        diags.error("duplicate rule name '\(name)' (first defined at \(first))", at: item["name"])
+                    } else {
+                        seen[name] = item.location
+                    }
                 }
-                seen[rule.name] = rule.location
+                guard let rule = compileRule(item, options: options, diags: &diags) else { continue }
                 rules.append(rule)
             }
         }

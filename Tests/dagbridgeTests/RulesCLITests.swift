@@ -24,7 +24,7 @@ import Testing
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
         let file = dir.appendingPathComponent("r.yaml").path
-        #expect(lines.contains { $0.hasPrefix("\(file):4:13: error: duplicate rule name 'a'") })
+        #expect(lines.contains { $0.hasPrefix("\(file):4:11: error: duplicate rule name 'a'") })
         #expect(lines.contains { $0.hasPrefix("\(file):5:24: error: unknown target 'prdo'; did you mean 'prod'?") })
         #expect(lines.contains { $0.hasPrefix("\(file):") && $0.contains("nosuch") })
         #expect(lines.contains { $0.hasPrefix("\(file):") && $0.contains("numric") })
