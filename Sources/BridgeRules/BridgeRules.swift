@@ -1,1 +1,0 @@
-// BridgeRules: see DESIGN.md

@@ -1,0 +1,162 @@
+public import BridgeCore
+public import Foundation
+
+/// What a template renders against: the event envelope, the rule's name and the clock.
+///
+/// The envelope's top-level members are looked up once here, so each path in a
+/// template starts from its root without a key search.
+public struct RenderContext: Sendable {
+    /// The event envelope (`{"id","source","received_at","headers","body",…}`).
+    public let envelope: JSONValue
+    /// The rule's name (`{{ rule }}`).
+    public let rule: String
+    /// The time `{{ now }}` renders.
+    public let now: Date
+    /// Longest text a `replace` or an interpolated string may produce, in UTF-8
+    /// bytes (default 1 MiB), so a hostile input cannot make rendering explode.
+    public var maxTextBytes: Int = 1 << 20
+
+    let id: JSONValue?
+    let source: JSONValue?
+    let receivedAt: JSONValue?
+    let headers: JSONValue?
+    let body: JSONValue?
+    let kafka: JSONValue?
+    let cloudevent: JSONValue?
+
+    /// Makes a context.
+    /// - Parameters:
+    ///   - envelope: the event's envelope (``Event/envelope``); a non-object gives every path as missing.
+    ///   - rule: the rule's name.
+    ///   - now: the clock for `now` (pass a fixed date in tests).
+    public init(envelope: JSONValue, rule: String, now: Date) {
+        self.envelope = envelope
+        self.rule = rule
+        self.now = now
+        let o = envelope.objectValue ?? JSONObject()
+        id = o["id"]
+        source = o["source"]
+        receivedAt = o["received_at"]
+        headers = o["headers"]
+        body = o["body"]
+        kafka = o["kafka"]
+        cloudevent = o["cloudevent"]
+    }
+
+    @inline(__always)
+    func root(_ r: PathRoot) -> JSONValue? {
+        switch r {
+        case .id: return id
+        case .source: return source
+        case .receivedAt: return receivedAt
+        case .headers: return headers
+        case .body: return body
+        case .kafka: return kafka
+        case .cloudevent: return cloudevent
+        case .rule: return .string(rule)
+        }
+    }
+}
+
+extension PathExpr {
+    /// The value at this path, or `nil` when it is missing.
+    @inline(__always)
+    func lookup(_ ctx: RenderContext) -> JSONValue? {
+        guard var cur = ctx.root(root) else { return nil }
+        for seg in segments {
+            switch seg {
+            case .key(let k):
+                guard case .object(let o) = cur, let v = o[k] else { return nil }
+                cur = v
+            case .index(let i):
+                guard case .array(let a) = cur else { return nil }
+                let j = i < 0 ? a.count + i : i
+                guard j >= 0, j < a.count else { return nil }
+                cur = a[j]
+            }
+        }
+        return cur
+    }
+}
+
+extension Operand {
+    @inline(__always)
+    func value(_ ctx: RenderContext) -> JSONValue? {
+        switch self {
+        case .literal(let v): return v
+        case .path(let p): return p.lookup(ctx)
+        case .now: return .string(ISO8601.format(ctx.now))
+        }
+    }
+
+    var pathText: String? {
+        if case .path(let p) = self { return p.text }
+        return nil
+    }
+}
+
+extension Expr {
+    /// Evaluates the operand and the filter chain.
+    func evaluate(_ ctx: RenderContext) throws(RenderError) -> JSONValue {
+        var value = operand.value(ctx)
+        var missingPath = operand.pathText
+        for filter in filters {
+            if case .defaultValue(let fallback) = filter {
+                if value == nil || value!.isNull {
+                    value = fallback.value(ctx)
+                    if value == nil { missingPath = fallback.pathText }
+                }
+                continue
+            }
+            guard let v = value else { throw missing(missingPath) }
+            value = try filter.apply(v, expr: self, ctx: ctx)
+        }
+        guard let value else { throw missing(missingPath) }
+        return value
+    }
+
+    private func missing(_ path: String?) -> RenderError {
+        let p = path ?? "value"
+        return RenderError(message: "\(p) is missing in \(source) (add | default(...) to allow that)", path: path)
+    }
+}
+
+extension Template {
+    /// Renders the template: the expression's typed value when the string is
+    /// exactly one expression, otherwise the interpolated `.string`.
+    /// - Throws: ``RenderError`` for a missing path without `default`, a failed
+    ///   conversion (`int` of `"abc"`), or a text over ``RenderContext/maxTextBytes``.
+    public func render(_ ctx: RenderContext) throws(RenderError) -> JSONValue {
+        if let single { return try single.evaluate(ctx) }
+        return .string(try interpolate(ctx))
+    }
+
+    /// Renders the template as text: a typed value becomes compact JSON, a string stays as is
+    /// (and null becomes the empty string).
+    public func renderString(_ ctx: RenderContext) throws(RenderError) -> String {
+        if let single {
+            var out = ""
+            TemplateText.append(try single.evaluate(ctx), to: &out)
+            return out
+        }
+        return try interpolate(ctx)
+    }
+
+    private func interpolate(_ ctx: RenderContext) throws(RenderError) -> String {
+        if parts.count == 1, case .text(let t) = parts[0] { return t }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 16)
+        for part in parts {
+            switch part {
+            case .text(let t): out += t
+            case .expr(let e):
+                TemplateText.append(try e.evaluate(ctx), to: &out)
+                if out.utf8.count > ctx.maxTextBytes {
+                    throw RenderError(
+                        message: "the text rendered from \(TemplateText.quote(text)) is longer than \(ctx.maxTextBytes) bytes")
+                }
+            }
+        }
+        return out
+    }
+}
