@@ -52,20 +52,33 @@ import BridgeCore
 /// `now` is a value, not a filter: `{{ now }}`, `{{ now | date('%Y%m%d') }}`.
 /// Text filters take the text form of non-string input.
 public struct Template: Sendable, CustomStringConvertible {
-    /// The template as written.
-    public let text: String
-    let parts: [TemplatePart]
-    /// The expression, when the string is exactly one expression (typed rendering).
-    let single: Expr?
+    /// The compiled form, shared by copies (a template copies with one retain).
+    let program: Program
+
+    final class Program: Sendable {
+        let text: String
+        let parts: [TemplatePart]
+        /// The expression, when the string is exactly one expression (typed rendering).
+        let single: Expr?
+
+        init(text: String, parts: [TemplatePart]) {
+            self.text = text
+            self.parts = parts
+            if parts.count == 1, case .expr(let e) = parts[0] { single = e } else { single = nil }
+        }
+    }
 
     /// Compiles a template.
     /// - Throws: ``TemplateError`` (message and UTF-8 offset) on bad syntax, an
     ///   unknown filter or name, or bad filter arguments.
     public init(_ text: String) throws(TemplateError) {
-        self.text = text
-        parts = try TemplateParser.parse(text)
-        if parts.count == 1, case .expr(let e) = parts[0] { single = e } else { single = nil }
+        program = Program(text: text, parts: try TemplateParser.parse(text))
     }
+
+    /// The template as written.
+    public var text: String { program.text }
+
+    var parts: [TemplatePart] { program.parts }
 
     /// `true` when the string has no expressions (it renders to itself).
     public var isConstant: Bool {

@@ -80,11 +80,19 @@ enum Filter: Sendable {
 }
 
 /// `operand | filter | filter …`, as written between `{{` and `}}`.
-struct Expr: Sendable {
-    var operand: Operand
-    var filters: [Filter]
+///
+/// A class so that templates and their parts copy with one retain while rendering.
+final class Expr: Sendable {
+    let operand: Operand
+    let filters: [Filter]
     /// The expression's text including its braces, for error messages.
-    var source: String
+    let source: String
+
+    init(operand: Operand, filters: [Filter], source: String) {
+        self.operand = operand
+        self.filters = filters
+        self.source = source
+    }
 }
 
 /// A piece of a template string.

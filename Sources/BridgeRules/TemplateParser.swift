@@ -32,15 +32,14 @@ struct TemplateParser {
                 skipSpaces()
                 if atEnd { throw unclosed(open) }
                 if atClose { throw TemplateError(message: "empty expression '{{ }}': put a path, literal or filter chain inside", offset: open) }
-                var expr = try parseExpr(open: open)
+                let (operand, filters) = try parseExpr()
                 skipSpaces()
                 guard atClose else {
                     if atEnd { throw unclosed(open) }
                     throw TemplateError(message: "expected '|' or '}}' after the expression, found \(describeHere())", offset: pos)
                 }
                 pos += 2
-                expr.source = string(open, pos)
-                parts.append(.expr(expr))
+                parts.append(.expr(Expr(operand: operand, filters: filters, source: string(open, pos))))
                 i = pos
                 literalStart = i
             } else if u[i] == UInt8(ascii: "}"), i + 1 < u.count, u[i + 1] == UInt8(ascii: "}") {
@@ -60,7 +59,7 @@ struct TemplateParser {
 
     // MARK: Expressions
 
-    private mutating func parseExpr(open: Int) throws(TemplateError) -> Expr {
+    private mutating func parseExpr() throws(TemplateError) -> (Operand, [Filter]) {
         let operand = try parseOperand()
         var filters: [Filter] = []
         while true {
@@ -70,7 +69,7 @@ struct TemplateParser {
             skipSpaces()
             filters.append(try parseFilter())
         }
-        return Expr(operand: operand, filters: filters, source: "")
+        return (operand, filters)
     }
 
     private mutating func parseOperand() throws(TemplateError) -> Operand {

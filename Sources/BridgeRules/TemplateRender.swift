@@ -62,20 +62,26 @@ extension PathExpr {
     /// The value at this path, or `nil` when it is missing.
     @inline(__always)
     func lookup(_ ctx: RenderContext) -> JSONValue? {
-        guard var cur = ctx.root(root) else { return nil }
-        for seg in segments {
-            switch seg {
-            case .key(let k):
-                guard case .object(let o) = cur, let v = o[k] else { return nil }
-                cur = v
-            case .index(let i):
-                guard case .array(let a) = cur else { return nil }
-                let j = i < 0 ? a.count + i : i
-                guard j >= 0, j < a.count else { return nil }
-                cur = a[j]
-            }
+        guard let start = ctx.root(root) else { return nil }
+        if segments.isEmpty { return start }
+        return PathExpr.walk(start, segments, 0)
+    }
+
+    /// One step per call: the container is a borrowed parameter, so reading a
+    /// member does not copy the container out of its enum.
+    private static func walk(_ v: JSONValue, _ segments: [PathSegment], _ i: Int) -> JSONValue? {
+        let next: JSONValue
+        switch segments[i] {
+        case .key(let k):
+            guard case .object(let o) = v, let n = o[k] else { return nil }
+            next = n
+        case .index(let index):
+            guard case .array(let a) = v else { return nil }
+            let j = index < 0 ? a.count + index : index
+            guard j >= 0, j < a.count else { return nil }
+            next = a[j]
         }
-        return cur
+        return i + 1 == segments.count ? next : walk(next, segments, i + 1)
     }
 }
 
@@ -127,14 +133,14 @@ extension Template {
     /// - Throws: ``RenderError`` for a missing path without `default`, a failed
     ///   conversion (`int` of `"abc"`), or a text over ``RenderContext/maxTextBytes``.
     public func render(_ ctx: RenderContext) throws(RenderError) -> JSONValue {
-        if let single { return try single.evaluate(ctx) }
+        if let single = program.single { return try single.evaluate(ctx) }
         return .string(try interpolate(ctx))
     }
 
     /// Renders the template as text: a typed value becomes compact JSON, a string stays as is
     /// (and null becomes the empty string).
     public func renderString(_ ctx: RenderContext) throws(RenderError) -> String {
-        if let single {
+        if let single = program.single {
             var out = ""
             TemplateText.append(try single.evaluate(ctx), to: &out)
             return out
@@ -142,21 +148,49 @@ extension Template {
         return try interpolate(ctx)
     }
 
+    /// Interpolation in two passes: render every part, then copy them once
+    /// into a string of exactly the right size (no regrowth, one allocation).
     private func interpolate(_ ctx: RenderContext) throws(RenderError) -> String {
+        let parts = program.parts
         if parts.count == 1, case .text(let t) = parts[0] { return t }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for part in parts {
-            switch part {
-            case .text(let t): out += t
-            case .expr(let e):
-                TemplateText.append(try e.evaluate(ctx), to: &out)
-                if out.utf8.count > ctx.maxTextBytes {
-                    throw RenderError(
-                        message: "the text rendered from \(TemplateText.quote(text)) is longer than \(ctx.maxTextBytes) bytes")
+        let result = withUnsafeTemporaryAllocation(of: String.self, capacity: parts.count) { pieces -> Result<String, RenderError> in
+            var filled = 0
+            defer { pieces.baseAddress!.deinitialize(count: filled) }
+            var total = 0
+            for part in parts {
+                let piece: String
+                switch part {
+                case .text(let t): piece = t
+                case .expr(let e):
+                    do throws(RenderError) {
+                        piece = TemplateText.text(try e.evaluate(ctx))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
+                total += piece.utf8.count
+                (pieces.baseAddress! + filled).initialize(to: piece)
+                filled += 1
             }
+            guard total <= ctx.maxTextBytes else {
+                return .failure(RenderError(
+                    message: "the text rendered from \(TemplateText.quote(program.text)) is longer than \(ctx.maxTextBytes) bytes"))
+            }
+            let text = String(unsafeUninitializedCapacity: total) { buffer in
+                var at = 0
+                for i in 0..<filled {
+                    var piece = pieces[i]
+                    piece.withUTF8 { utf8 in
+                        if let src = utf8.baseAddress, !utf8.isEmpty {
+                            (buffer.baseAddress! + at).initialize(from: src, count: utf8.count)
+                        }
+                        at += utf8.count
+                    }
+                }
+                return at
+            }
+            return .success(text)
         }
-        return out
+        return try result.get()
     }
 }

@@ -36,7 +36,9 @@ enum TemplateText {
 
     /// `'text'`, cut to 40 characters so a hostile value cannot flood a message.
     static func quote(_ s: String) -> String {
-        s.count <= 40 ? "'\(s)'" : "'\(s.prefix(40))…'"
+        if s.utf8.count <= 40 { return "'\(s)'" }
+        let head = s.prefix(40)
+        return head.endIndex == s.endIndex ? "'\(s)'" : "'\(head)…'"
     }
 
     /// `true` for plain decimal number text (no hex floats, `nan`, `inf`).
@@ -100,6 +102,8 @@ enum TemplateText {
     /// each run of other characters becomes one `_`, and the result is cut to
     /// ``RunID/maxLength`` bytes (see ``RunID/sanitize(_:)``).
     static func slug(_ s: String) -> String {
+        // Common case: already in the alphabet, returned without copying.
+        if s.utf8.count <= RunID.maxLength, allInRunIDAlphabet(s) { return s }
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return RunID.sanitize(s) }
         var scalars = String.UnicodeScalarView()
         for scalar in s.decomposedStringWithCanonicalMapping.unicodeScalars {
@@ -109,6 +113,24 @@ enum TemplateText {
             }
         }
         return RunID.sanitize(String(scalars))
+    }
+
+    /// `true` when every byte is in `[A-Za-z0-9_.~:+-]` (scanned over contiguous UTF-8).
+    static func allInRunIDAlphabet(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { buf in
+            for b in buf {
+                switch b {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"),
+                    UInt8(ascii: ":"), UInt8(ascii: "+"), UInt8(ascii: "-"):
+                    continue
+                default:
+                    return false
+                }
+            }
+            return true
+        }
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -150,7 +172,10 @@ enum Base64 {
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            out.append(alphabet[Int(n >> 18)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
             i += 3
         }
         let rest = bytes.count - i
@@ -166,12 +191,19 @@ enum Base64 {
 
     /// Decodes standard or URL-safe base64; padding is optional, whitespace is skipped.
     static func decode(_ text: String) -> Result<[UInt8], DecodeError> {
+        var text = text
+        return text.withUTF8 { decode(bytes: $0) }
+    }
+
+    private static func decode(bytes: UnsafeBufferPointer<UInt8>) -> Result<[UInt8], DecodeError> {
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count / 4 * 3 + 3)
+        out.reserveCapacity(bytes.count / 4 * 3 + 3)
         var acc: UInt32 = 0
         var n = 0
         var padding = 0
-        for (offset, c) in text.utf8.enumerated() {
+        let table = Base64.table
+        for offset in 0..<bytes.count {
+            let c = bytes[offset]
             let v = table[Int(c)]
             if v == 0xFE { continue }
             if c == UInt8(ascii: "=") {
@@ -185,7 +217,9 @@ enum Base64 {
             acc = acc << 6 | UInt32(v)
             n += 1
             if n == 4 {
-                out += [UInt8(acc >> 16 & 0xFF), UInt8(acc >> 8 & 0xFF), UInt8(acc & 0xFF)]
+                out.append(UInt8(acc >> 16 & 0xFF))
+                out.append(UInt8(acc >> 8 & 0xFF))
+                out.append(UInt8(acc & 0xFF))
                 acc = 0
                 n = 0
             }
@@ -198,7 +232,8 @@ enum Base64 {
             out.append(UInt8(acc >> 4 & 0xFF))
         default:
             guard padding == 0 || padding == 1 else { return .failure(DecodeError(message: "wrong '=' padding")) }
-            out += [UInt8(acc >> 10 & 0xFF), UInt8(acc >> 2 & 0xFF)]
+            out.append(UInt8(acc >> 10 & 0xFF))
+            out.append(UInt8(acc >> 2 & 0xFF))
         }
         return .success(out)
     }

@@ -12,8 +12,10 @@ public struct ValueTemplate: Sendable {
     indirect enum Node: Sendable {
         case constant(JSONValue)
         case template(Template)
-        case array([Node])
-        case object(keys: [String], values: [Node])
+        /// The array with its constant children in place, and the children to render.
+        case arraySlots(skeleton: [JSONValue], slots: [(index: Int, node: Node)])
+        /// The object with its constant members in place (keys in order), and the members to render.
+        case objectSlots(skeleton: JSONObject, slots: [(key: String, node: Node)])
 
         var isConstant: Bool {
             if case .constant = self { return true }
@@ -60,8 +62,8 @@ public struct ValueTemplate: Sendable {
             case .constant: break
             case .template(let t):
                 for p in t.referencedPaths where !out.contains(p) { out.append(p) }
-            case .array(let items): items.forEach(walk)
-            case .object(_, let values): values.forEach(walk)
+            case .arraySlots(_, let slots): slots.forEach { walk($0.node) }
+            case .objectSlots(_, let slots): slots.forEach { walk($0.node) }
             }
         }
         walk(root)
@@ -72,16 +74,15 @@ public struct ValueTemplate: Sendable {
         switch node {
         case .constant(let v): return v
         case .template(let t): return try t.render(ctx)
-        case .array(let items):
-            var out: [JSONValue] = []
-            out.reserveCapacity(items.count)
-            for item in items { out.append(try render(item, ctx)) }
+        case .arraySlots(let skeleton, let slots):
+            var out = skeleton
+            for slot in slots { out[slot.index] = try render(slot.node, ctx) }
             return .array(out)
-        case .object(let keys, let values):
-            var out: [JSONValue] = []
-            out.reserveCapacity(values.count)
-            for value in values { out.append(try render(value, ctx)) }
-            return .object(JSONObject(zip(keys, out)))
+        case .objectSlots(let skeleton, let slots):
+            // Copy-on-write shares the skeleton's keys; only the values are copied, once.
+            var out = skeleton
+            for slot in slots { out[slot.key] = try render(slot.node, ctx) }
+            return .object(out)
         }
     }
 
@@ -91,17 +92,34 @@ public struct ValueTemplate: Sendable {
         t.isConstant ? .constant(.string(t.text)) : .template(t)
     }
 
-    /// Folds containers whose children are all constants into one constant.
-    private static func container(_ node: Node) -> Node {
-        switch node {
-        case .array(let items) where items.allSatisfy(\.isConstant):
-            return .constant(.array(items.map { if case .constant(let v) = $0 { return v } else { return .null } }))
-        case .object(let keys, let values) where values.allSatisfy(\.isConstant):
-            let vs = values.map { if case .constant(let v) = $0 { return v } else { return JSONValue.null } }
-            return .constant(.object(JSONObject(zip(keys, vs))))
-        default:
-            return node
+    /// Turns a compiled container into a constant (no templates inside) or a
+    /// skeleton holding its constants plus the slots that need rendering.
+    private static func array(_ items: [Node]) -> Node {
+        var skeleton: [JSONValue] = []
+        var slots: [(index: Int, node: Node)] = []
+        for (i, item) in items.enumerated() {
+            if case .constant(let v) = item {
+                skeleton.append(v)
+            } else {
+                skeleton.append(.null)
+                slots.append((i, item))
+            }
         }
+        return slots.isEmpty ? .constant(.array(skeleton)) : .arraySlots(skeleton: skeleton, slots: slots)
+    }
+
+    private static func object(_ keys: [String], _ values: [Node]) -> Node {
+        var skeleton = JSONObject()
+        var slots: [(key: String, node: Node)] = []
+        for (key, value) in zip(keys, values) {
+            if case .constant(let v) = value {
+                skeleton[key] = v
+            } else {
+                skeleton[key] = .null
+                slots.append((key, value))
+            }
+        }
+        return slots.isEmpty ? .constant(.object(skeleton)) : .objectSlots(skeleton: skeleton, slots: slots)
     }
 
     private static func compileJSON(_ v: JSONValue) throws(TemplateError) -> Node {
@@ -110,11 +128,11 @@ public struct ValueTemplate: Sendable {
         case .array(let items):
             var out: [Node] = []
             for item in items { out.append(try compileJSON(item)) }
-            return container(.array(out))
+            return array(out)
         case .object(let o):
             var values: [Node] = []
             for v in o.values { values.append(try compileJSON(v)) }
-            return container(.object(keys: o.keys, values: values))
+            return object(o.keys, values)
         default: return .constant(v)
         }
     }
@@ -138,10 +156,9 @@ public struct ValueTemplate: Sendable {
                 return .constant(.null)
             }
         case .sequence(let items):
-            return container(.array(items.map { compileNode($0, &diags, &ok) }))
+            return array(items.map { compileNode($0, &diags, &ok) })
         case .mapping(let pairs):
-            return container(
-                .object(keys: pairs.map { $0.key.scalar ?? "" }, values: pairs.map { compileNode($0.value, &diags, &ok) }))
+            return object(pairs.map { $0.key.scalar ?? "" }, pairs.map { compileNode($0.value, &diags, &ok) })
         }
     }
 
