@@ -45,11 +45,19 @@ enum PathSegment: Sendable, Equatable {
 }
 
 /// A compiled path such as `body.items[0].id`.
-struct PathExpr: Sendable {
-    var root: PathRoot
-    var segments: [PathSegment]
+///
+/// A class so that reading it while rendering costs one retain, not one per field.
+final class PathExpr: Sendable {
+    let root: PathRoot
+    let segments: [PathSegment]
     /// Canonical text (`body.items[0].id`, `headers["x-github-event"]`), used in messages and `referencedPaths`.
-    var text: String
+    let text: String
+
+    init(root: PathRoot, segments: [PathSegment], text: String) {
+        self.root = root
+        self.segments = segments
+        self.text = text
+    }
 }
 
 /// The value an expression starts from.

@@ -12,10 +12,10 @@ public struct ValueTemplate: Sendable {
     indirect enum Node: Sendable {
         case constant(JSONValue)
         case template(Template)
-        /// The array with its constant children in place, and the children to render.
-        case arraySlots(skeleton: [JSONValue], slots: [(index: Int, node: Node)])
-        /// The object with its constant members in place (keys in order), and the members to render.
-        case objectSlots(skeleton: JSONObject, slots: [(key: String, node: Node)])
+        /// An array with at least one template inside (constant children are `.constant`).
+        case array([Node])
+        /// An object with at least one template inside: distinct keys in order, and their values.
+        case object(keys: [String], values: [Node])
 
         var isConstant: Bool {
             if case .constant = self { return true }
@@ -62,8 +62,8 @@ public struct ValueTemplate: Sendable {
             case .constant: break
             case .template(let t):
                 for p in t.referencedPaths where !out.contains(p) { out.append(p) }
-            case .arraySlots(_, let slots): slots.forEach { walk($0.node) }
-            case .objectSlots(_, let slots): slots.forEach { walk($0.node) }
+            case .array(let items): items.forEach(walk)
+            case .object(_, let values): values.forEach(walk)
             }
         }
         walk(root)
@@ -74,16 +74,25 @@ public struct ValueTemplate: Sendable {
         switch node {
         case .constant(let v): return v
         case .template(let t): return try t.render(ctx)
-        case .arraySlots(let skeleton, let slots):
-            var out = skeleton
-            for slot in slots { out[slot.index] = try render(slot.node, ctx) }
-            return .array(out)
-        case .objectSlots(let skeleton, let slots):
-            // Copy-on-write shares the skeleton's keys; only the values are copied, once.
-            var out = skeleton
-            for slot in slots { out[slot.key] = try render(slot.node, ctx) }
-            return .object(out)
+        case .array(let items):
+            return .array(try renderAll(items, ctx))
+        case .object(let keys, let values):
+            // The keys array is shared with the compiled tree; only the values are new.
+            return .object(JSONObject(uniqueKeys: keys, values: try renderAll(values, ctx)))
         }
+    }
+
+    private static func renderAll(_ nodes: [Node], _ ctx: RenderContext) throws(RenderError) -> [JSONValue] {
+        var out: [JSONValue] = []
+        out.reserveCapacity(nodes.count)
+        for node in nodes {
+            switch node {
+            case .constant(let v): out.append(v)
+            case .template(let t): out.append(try t.render(ctx))
+            default: out.append(try render(node, ctx))
+            }
+        }
+        return out
     }
 
     // MARK: Compiling
@@ -92,34 +101,34 @@ public struct ValueTemplate: Sendable {
         t.isConstant ? .constant(.string(t.text)) : .template(t)
     }
 
-    /// Turns a compiled container into a constant (no templates inside) or a
-    /// skeleton holding its constants plus the slots that need rendering.
+    /// An array node, or one constant when nothing inside is a template.
     private static func array(_ items: [Node]) -> Node {
-        var skeleton: [JSONValue] = []
-        var slots: [(index: Int, node: Node)] = []
-        for (i, item) in items.enumerated() {
-            if case .constant(let v) = item {
-                skeleton.append(v)
-            } else {
-                skeleton.append(.null)
-                slots.append((i, item))
-            }
+        var constants: [JSONValue] = []
+        for item in items {
+            guard case .constant(let v) = item else { return .array(items) }
+            constants.append(v)
         }
-        return slots.isEmpty ? .constant(.array(skeleton)) : .arraySlots(skeleton: skeleton, slots: slots)
+        return .constant(.array(constants))
     }
 
+    /// An object node (later duplicate keys replace earlier ones), or one constant when nothing inside is a template.
     private static func object(_ keys: [String], _ values: [Node]) -> Node {
-        var skeleton = JSONObject()
-        var slots: [(key: String, node: Node)] = []
+        var uniqueKeys: [String] = []
+        var uniqueValues: [Node] = []
         for (key, value) in zip(keys, values) {
-            if case .constant(let v) = value {
-                skeleton[key] = v
+            if let i = uniqueKeys.firstIndex(of: key) {
+                uniqueValues[i] = value
             } else {
-                skeleton[key] = .null
-                slots.append((key, value))
+                uniqueKeys.append(key)
+                uniqueValues.append(value)
             }
         }
-        return slots.isEmpty ? .constant(.object(skeleton)) : .objectSlots(skeleton: skeleton, slots: slots)
+        var constants: [JSONValue] = []
+        for value in uniqueValues {
+            guard case .constant(let v) = value else { return .object(keys: uniqueKeys, values: uniqueValues) }
+            constants.append(v)
+        }
+        return .constant(.object(JSONObject(uniqueKeys: uniqueKeys, values: constants)))
     }
 
     private static func compileJSON(_ v: JSONValue) throws(TemplateError) -> Node {

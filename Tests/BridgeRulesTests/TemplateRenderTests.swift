@@ -240,6 +240,20 @@ struct TemplateRenderTests {
         #expect(try Template(text).referencedPaths == expected)
     }
 
+    @Test("member lookup in small, medium and large objects (scan and hash paths)", arguments: [3, 20, 64, 65, 300])
+    func objectSizes(_ count: Int) throws {
+        var members: [(String, JSONValue)] = (0..<count).map { ("k\($0)", .int(Int64($0))) }
+        members.append(("odd é key", "unicode"))
+        members.append(("kk", "two"))
+        let ctx = RenderContext(envelope: ["body": .object(JSONObject(members))], rule: "r", now: templateTestNow)
+        #expect(try render("{{ body.k\(count - 1) }}", ctx) == .int(Int64(count - 1)))
+        #expect(try render("{{ body.k0 }}", ctx) == 0)
+        #expect(try render("{{ body['odd é key'] }}", ctx) == "unicode")
+        #expect(try render("{{ body.kk }}", ctx) == "two")
+        #expect(try renderError("{{ body.k\(count) }}", ctx)?.path == "body.k\(count)")
+        #expect(try renderError("{{ body.K0 }}", ctx)?.path == "body.K0")
+    }
+
     @Test("a non-object envelope makes every path missing")
     func nonObjectEnvelope() throws {
         let ctx = RenderContext(envelope: .string("x"), rule: "r", now: templateTestNow)

@@ -101,6 +101,17 @@ struct TemplateValueTests {
         #expect(throws: TemplateError.self) { try ValueTemplate(json: json(#"{"a": ["{{ body.x | nope }}"]}"#)) }
     }
 
+    @Test("a conf with many keys renders to an object whose members are all found")
+    func manyKeys() throws {
+        let members = (0..<40).map { ("key\($0)", JSONValue.string($0 % 2 == 0 ? "{{ body.count }}" : "c\($0)")) }
+        let template = try ValueTemplate(json: .object(JSONObject(members)))
+        let object = try #require(try template.render(templateTestContext()).objectValue)
+        #expect(object.count == 40)
+        #expect(object["key0"] == 7)
+        #expect(object["key39"] == "c39")
+        #expect(object.keys == members.map(\.0))
+    }
+
     @Test("a render error inside a tree names the path")
     func renderErrorInTree() throws {
         let template = try ValueTemplate(json: json(#"{"a": {"b": ["{{ body.nope }}"]}}"#))
