@@ -10,9 +10,7 @@ extension TemplateParser {
         }
         let name = readIdent()
         var args: [(Operand, Int)] = []
-        var hasParens = false
         if peek == UInt8(ascii: "(") {
-            hasParens = true
             pos += 1
             skipSpaces()
             if peek == UInt8(ascii: ")") {
@@ -36,10 +34,10 @@ extension TemplateParser {
                 }
             }
         }
-        return try makeFilter(name, args, at: start, hasParens: hasParens)
+        return try makeFilter(name, args, at: start)
     }
 
-    func makeFilter(_ name: String, _ args: [(Operand, Int)], at start: Int, hasParens: Bool) throws(TemplateError) -> Filter {
+    private func makeFilter(_ name: String, _ args: [(Operand, Int)], at start: Int) throws(TemplateError) -> Filter {
         func arity(_ n: Int, _ what: String) throws(TemplateError) {
             guard args.count == n else {
                 let wanted = n == 0 ? "no arguments" : n == 1 ? "1 argument (\(what))" : "\(n) arguments (\(what))"
