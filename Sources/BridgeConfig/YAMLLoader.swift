@@ -83,7 +83,10 @@ public enum YAMLLoader {
             for (k, v) in map {
                 let keyLoc = location(k.mark, file)
                 guard case .scalar(let ks) = k else {
-                    diags.error("mapping keys must be plain strings", location: keyLoc, keyPath: path)
+                    // `x: {{ body.y }}` parses as a flow mapping used as a key: say how to fix it.
+                    diags.error(
+                        "mapping keys must be plain strings; if this is a template, quote it: \"{{ ... }}\"",
+                        location: keyLoc, keyPath: path)
                     continue
                 }
                 let name = ks.string

@@ -85,3 +85,18 @@ public struct JSONObject: Sendable, Equatable {
         return true
     }
 }
+
+extension JSONObject {
+    /// An object from keys already known to be distinct, and their values, in order.
+    ///
+    /// For builders that checked the keys once (compiled templates render the
+    /// same keys every time): no per-key duplicate search.
+    /// - Precondition: `keys.count == values.count` and no key repeats.
+    public init(uniqueKeys keys: [String], values: [JSONValue]) {
+        precondition(keys.count == values.count, "JSONObject(uniqueKeys:values:) needs one value per key")
+        self.keys = keys
+        self.values = values
+        index = nil
+        rebuildIndex()
+    }
+}
