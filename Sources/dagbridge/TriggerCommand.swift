@@ -1,5 +1,5 @@
 import ArgumentParser
-@_spi(Testing) import BridgeAirflow
+import BridgeAirflow
 import BridgeConfig
 import BridgeCore
 import BridgeHTTP
@@ -113,7 +113,7 @@ struct TriggerCommand: AsyncParsableCommand {
     }
 }
 
-/// The HTTP client for a target (TEMPORARY stand-in until the libcurl client is merged).
+/// The libcurl client configured for one target (its TLS, proxy, timeouts and Kerberos settings).
 func makeTransport(for config: TargetConfig) throws -> any HTTPTransport {
-    TemporaryURLSessionTransport()
+    try HTTPClient(configuration: HTTPClientConfiguration(target: config))
 }
