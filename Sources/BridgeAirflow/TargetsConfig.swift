@@ -103,7 +103,7 @@ public enum TargetsConfig {
         if let n = node["url"] {
             if let s = n.string(&diagnostics) {
                 let t = s.trimmingSpaces
-                if !(t.hasPrefix("http://") || t.hasPrefix("https://")) || t.count <= 8 {
+                if !(t.hasPrefix("http://") || t.hasPrefix("https://")) || URLParts(t)?.host.isEmpty != false {
                     diagnostics.error("url '\(t)' must be an absolute http:// or https:// URL", at: n)
                 } else if t.contains("?") || t.contains("#") {
                     diagnostics.error("url must not carry a query or fragment; give the base URL (with its path prefix if any)", at: n)
