@@ -1,6 +1,7 @@
 @testable import BridgeAirflow
 import BridgeConfig
 import BridgeCore
+import Foundation
 import Testing
 
 @Suite("targets: configuration")
@@ -139,5 +140,22 @@ struct TargetsConfigTests {
     @Test func retryOverridesApply() {
         let p = RetryPolicy().applying(RetryOverrides(maxAttempts: 2, maxBackoff: 5))
         #expect(p.maxAttempts == 2 && p.maxBackoff == 5 && p.maxAge == 86_400 && p.initialBackoff == 1)
+    }
+}
+
+@Suite("examples")
+struct ExampleConfigTests {
+    /// `examples/dagbridge.yaml` parses cleanly (secrets supplied the way an operator would).
+    @Test func exampleTargetsParse() throws {
+        let dir = try TempDir()
+        let secretFile = try dir.write("pw", "secret\n")
+        let text = try String(contentsOfFile: repositoryRoot.appendingPathComponent("examples/dagbridge.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "/run/secrets/airflow2-password", with: secretFile)
+        let env = ["AIRFLOW_PASSWORD": "a", "REST_API_PLUGIN_TOKEN": "b", "ASTRO_API_TOKEN": "c"]
+        let (targets, diags) = parseTargets(text, env: env, file: "examples/dagbridge.yaml")
+        #expect(diags.isEmpty, "\(diags.map(\.description))")
+        #expect(targets.count == 12)
+        guard case .basic(_, let pw) = targets["airflow2"]?.auth else { Issue.record("airflow2"); return }
+        #expect(pw.value == "secret" && pw.origin == "file:\(secretFile)")
     }
 }
