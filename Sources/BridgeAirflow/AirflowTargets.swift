@@ -29,7 +29,7 @@ public final class AirflowTargets: Sendable {
     /// - Throws: ``AirflowError`` when a target's auth cannot work (unreadable key file).
     public init(
         _ configs: [String: TargetConfig], shared: any HTTPTransport,
-        makeTransport: (TargetConfig) throws -> any HTTPTransport = { _ in fatalError("no dedicated transport factory") },
+        makeTransport: (TargetConfig) throws -> any HTTPTransport,
         environment: [String: String]? = nil, logger: Logger = Logger(label: "dagbridge.airflow")
     ) throws {
         var e: [String: Entry] = [:]

@@ -93,10 +93,15 @@ public struct AnswerClassifier: Sendable {
         }
         if let f = error as? any TransportFailure {
             if f.isTimeout {
-                return TriggerResult(outcome: .retry(retryAfter: nil), reason: "timeout after \(DurationText.format(timeout)) on target '\(target)'; will retry", duration: duration)
+                let maybeSent = f.mightHaveBeenSent ? " (the request may have reached Airflow)" : ""
+                return TriggerResult(
+                    outcome: .retry(retryAfter: nil), reason: "timeout after \(DurationText.format(timeout)) on target '\(target)'\(maybeSent); will retry",
+                    duration: duration)
             }
             if f.isRetriable {
-                return TriggerResult(outcome: .retry(retryAfter: nil), reason: "cannot reach target '\(target)': \(error); will retry", duration: duration)
+                let maybeSent = f.mightHaveBeenSent ? " (the request may have reached Airflow)" : ""
+                return TriggerResult(
+                    outcome: .retry(retryAfter: nil), reason: "cannot reach target '\(target)': \(error)\(maybeSent); will retry", duration: duration)
             }
             return TriggerResult(outcome: .permanent, reason: "request to target '\(target)' failed: \(error)", duration: duration)
         }
