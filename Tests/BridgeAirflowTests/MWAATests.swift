@@ -100,6 +100,8 @@ struct MWAATests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, dir.path("port")]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         defer { p.terminate() }
         var port: Int?

@@ -154,7 +154,7 @@ struct ExampleConfigTests {
         let env = ["AIRFLOW_PASSWORD": "a", "REST_API_PLUGIN_TOKEN": "b", "ASTRO_API_TOKEN": "c"]
         let (targets, diags) = parseTargets(text, env: env, file: "examples/dagbridge.yaml")
         #expect(diags.isEmpty, "\(diags.map(\.description))")
-        #expect(targets.count == 12)
+        #expect(targets.count == 11)
         guard case .basic(_, let pw) = targets["airflow2"]?.auth else { Issue.record("airflow2"); return }
         #expect(pw.value == "secret" && pw.origin == "file:\(secretFile)")
     }

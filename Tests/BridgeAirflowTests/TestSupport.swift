@@ -70,6 +70,9 @@ final class FakeServer: Sendable {
         p.arguments = args
         let stdin = Pipe()
         p.standardInput = stdin
+        // Never hand the test's own stdout/stderr to a child: `swift test` would wait on them.
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
