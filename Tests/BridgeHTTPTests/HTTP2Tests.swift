@@ -8,6 +8,7 @@ final class NginxH2: Sendable {
     static let binary = "/usr/sbin/nginx"
     let port: Int
     private let process: Process
+    private let stdin: Pipe
     private let dir: TempDir
 
     static func start(pki: TestPKI) async throws -> NginxH2 {
@@ -16,7 +17,7 @@ final class NginxH2: Sendable {
         let d = dir.url.path
         let config = """
         daemon off;
-        master_process off;
+        master_process on;
         worker_processes 1;
         pid \(d)/nginx.pid;
         error_log \(d)/error.log warn;
@@ -40,12 +41,18 @@ final class NginxH2: Sendable {
         }
         """
         try config.write(toFile: dir.path("nginx.conf"), atomically: true, encoding: .utf8)
+        // A shell keeps nginx on a leash: when stdin closes (stop(), or this process dies) it
+        // sends nginx SIGTERM. Output goes nowhere, so no child holds `swift test`'s pipes open.
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-p", d, "-c", dir.path("nginx.conf"), "-e", dir.path("error.log")]
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$0\" \"$@\" & pid=$!; cat >/dev/null; kill -TERM $pid; wait $pid",
+                             binary, "-p", d, "-c", dir.path("nginx.conf"), "-e", dir.path("error.log")]
+        let stdin = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let server = NginxH2(port: port, process: process, dir: dir)
+        let server = NginxH2(port: port, process: process, stdin: stdin, dir: dir)
         for _ in 0..<500 {
             if !process.isRunning { break }
             if canConnect(port: port) { return server }
@@ -56,13 +63,14 @@ final class NginxH2: Sendable {
         throw TestFailure("nginx did not start: \(log)")
     }
 
-    private init(port: Int, process: Process, dir: TempDir) {
+    private init(port: Int, process: Process, stdin: Pipe, dir: TempDir) {
         self.port = port
         self.process = process
+        self.stdin = stdin
         self.dir = dir
     }
 
-    func stop() { process.terminate() }
+    func stop() { try? stdin.fileHandleForWriting.close() }
     deinit { stop() }
 }
 
