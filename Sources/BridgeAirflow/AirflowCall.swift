@@ -6,6 +6,7 @@ public import BridgeHTTP
 /// Channels turn it into HTTP: directly (`{url}{root}{path}`), or wrapped in MWAA's `InvokeRestApi`
 /// (which takes only `path`, relative to the API root).
 public struct AirflowCall: Sendable {
+    /// The HTTP method.
     public var method: HTTPMethod
     /// The API root below the base URL (`/api/v2`, `/api/v1`, `/api/experimental`, `/admin/rest_api`).
     public var root: String
@@ -16,6 +17,7 @@ public struct AirflowCall: Sendable {
     /// A JSON body, or `nil` for none.
     public var body: JSONValue?
 
+    /// Creates a call; `path` must already be percent-encoded.
     public init(method: HTTPMethod, root: String, path: String, query: [(String, String)] = [], body: JSONValue? = nil) {
         self.method = method
         self.root = root

@@ -24,6 +24,7 @@ public struct AirflowError: Error, Sendable, CustomStringConvertible {
         public var description: String { base.rawValue }
     }
 
+    /// What kind of failure this is.
     public var code: Code
     /// A sentence a person can act on; never contains a secret.
     public var message: String
@@ -31,9 +32,12 @@ public struct AirflowError: Error, Sendable, CustomStringConvertible {
     public var isRetriable: Bool
     /// HTTP status of the answer that caused this, if any.
     public var httpStatus: Int?
+    /// Where the error was raised (source file).
     public var file: String
+    /// Where the error was raised (line).
     public var line: Int
 
+    /// Creates an error; `message` must not contain a secret.
     public init(_ code: Code, _ message: String, retriable: Bool = false, httpStatus: Int? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message

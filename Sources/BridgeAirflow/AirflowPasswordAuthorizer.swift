@@ -29,11 +29,13 @@ public final class AirflowPasswordAuthorizer: RequestAuthorizer {
         self.refreshMargin = refreshMargin
     }
 
+    /// Adds `Authorization: Bearer <JWT>`, fetching a token when none is cached or it is due.
     public func authorize(_ request: inout HTTPRequest) async throws(AirflowError) {
         let token = try await cache.token { () async throws(AirflowError) -> CachedToken in try await self.fetch() }
         request.headers.append(("Authorization", "Bearer \(token)"))
     }
 
+    /// Drops the cached token after a 401; the next request fetches a new one.
     public func invalidate() async -> Bool {
         await cache.invalidate()
         return true

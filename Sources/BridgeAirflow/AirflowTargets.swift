@@ -8,6 +8,7 @@ public import Logging
 public final class AirflowTargets: Sendable {
     /// One target's client and limits.
     public struct Entry: Sendable {
+        /// The target's client.
         public let client: AirflowClient
         /// Requests in flight at once (the dispatcher enforces it; ``limiter`` can too).
         public let maxInFlight: Int

@@ -14,12 +14,14 @@ import Foundation
 public struct AnswerClassifier: Sendable {
     /// The target's name, for reasons.
     public var target: String
+    /// The target's API flavour (experimental and the plugin answer duplicates differently).
     public var api: AirflowAPI
     /// The target's total timeout, for "timeout after 30s".
     public var timeout: Double
     /// Longest answer text kept in the result.
     public static let answerLimit = 2048
 
+    /// Creates a classifier for one target.
     public init(target: String, api: AirflowAPI, timeout: Double) {
         self.target = target
         self.api = api

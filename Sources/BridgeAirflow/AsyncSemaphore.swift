@@ -11,6 +11,7 @@ public final class AsyncSemaphore: Sendable {
     // Safe: all state behind this Mutex.
     private let state: Mutex<State>
 
+    /// A semaphore with `limit` slots (at least 1).
     public init(_ limit: Int) {
         state = Mutex(State(available: max(1, limit)))
     }

@@ -52,6 +52,7 @@ public struct GoogleAuthConfig: Sendable {
     /// Seconds before expiry when a token is refreshed.
     public var refreshMargin: Double
 
+    /// Creates the settings; every parameter has the documented default.
     public init(
         credentialsFile: String? = nil, audience: String? = nil, scopes: [String] = [GoogleAuthConfig.cloudPlatformScope],
         metadataURL: String = GoogleAuthConfig.defaultMetadataURL, refreshMargin: Double = 300
@@ -74,6 +75,7 @@ public struct MWAAAuthConfig: Sendable {
         case webLogin = "web-login"
     }
 
+    /// How the Airflow API is reached (default `invoke-rest-api`).
     public var mode: Mode
     /// AWS region (`eu-west-1`).
     public var region: String
@@ -83,11 +85,14 @@ public struct MWAAAuthConfig: Sendable {
     public var endpoint: String?
     /// Explicit static credentials; otherwise the default chain (env, profile file, container, instance).
     public var accessKeyID: Secret?
+    /// Explicit secret access key (with ``accessKeyID``).
     public var secretAccessKey: Secret?
+    /// Explicit session token for temporary credentials.
     public var sessionToken: Secret?
     /// Profile name in `~/.aws/credentials` (otherwise `AWS_PROFILE` or `default`).
     public var profile: String?
 
+    /// Creates the settings; every parameter has the documented default.
     public init(
         mode: Mode = .invokeRestAPI, region: String, environment: String, endpoint: String? = nil,
         accessKeyID: Secret? = nil, secretAccessKey: Secret? = nil, sessionToken: Secret? = nil, profile: String? = nil

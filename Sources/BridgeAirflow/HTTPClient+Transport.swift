@@ -5,7 +5,9 @@ extension HTTPClient: HTTPTransport {}
 
 /// libcurl failures tell the classifier what it needs: timeout, retriable, maybe sent.
 extension HTTPClientError: TransportFailure {
+    /// The connect or total timeout expired.
     public var isTimeout: Bool { code == .timeout }
+    /// Some of the request may have reached the server.
     public var mightHaveBeenSent: Bool { requestMayHaveBeenSent }
 }
 

@@ -24,6 +24,7 @@ public protocol TransportFailure: Error {
 public struct TransportOptions: Sendable, Equatable {
     /// Connect timeout in seconds.
     public var connectTimeout: Double
+    /// TLS settings.
     public var tls: TLSOptions
     /// Explicit proxy URL.
     public var proxy: String?
@@ -32,6 +33,7 @@ public struct TransportOptions: Sendable, Equatable {
     /// Use SPNEGO/Kerberos (`CURLAUTH_NEGOTIATE`).
     public var negotiate: Bool
 
+    /// Creates options; every parameter has the default of a plain client.
     public init(connectTimeout: Double = 10, tls: TLSOptions = TLSOptions(), proxy: String? = nil, noProxy: String? = nil, negotiate: Bool = false) {
         self.connectTimeout = connectTimeout
         self.tls = tls

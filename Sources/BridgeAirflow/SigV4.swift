@@ -3,20 +3,27 @@ import Crypto
 public import BridgeHTTP
 
 /// AWS credentials for SigV4.
-public struct AWSCredentials: Sendable {
+public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The access key id (`AKIA…`/`ASIA…`).
     public var accessKeyID: String
+    /// The secret access key; never printed (see ``description``).
     public var secretAccessKey: String
     /// STS session token for temporary credentials.
     public var sessionToken: String?
     /// Seconds since 1970 when temporary credentials expire.
     public var expiration: Double?
 
+    /// Creates credentials.
     public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Double? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
         self.expiration = expiration
     }
+
+    /// The key id only: the secret and the session token never print.
+    public var description: String { "AWSCredentials(\(accessKeyID), secret <redacted>)" }
+    public var debugDescription: String { description }
 }
 
 /// AWS Signature Version 4 for requests with the signature in the `Authorization` header.
@@ -24,10 +31,14 @@ public struct AWSCredentials: Sendable {
 /// Signs `host`, `x-amz-date`, `x-amz-security-token` (with session credentials) and every header
 /// already on the request; the path is URI-encoded once more, as for every service but S3.
 public struct SigV4Signer: Sendable {
+    /// The signing credentials.
     public var credentials: AWSCredentials
+    /// The region in the credential scope (`eu-west-1`).
     public var region: String
+    /// The service signing name (`airflow` for MWAA).
     public var service: String
 
+    /// Creates a signer for one region and service.
     public init(credentials: AWSCredentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region

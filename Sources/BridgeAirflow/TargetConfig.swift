@@ -26,6 +26,7 @@ public struct TLSOptions: Sendable, Equatable {
     /// Skip certificate verification. Development only; logged as a warning.
     public var insecureSkipVerify: Bool
 
+    /// Creates TLS settings; every parameter defaults to "not set".
     public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecureSkipVerify: Bool = false) {
         self.caFile = caFile
         self.certFile = certFile
@@ -57,6 +58,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Seconds the breaker stays open before one probe request (default 30s).
     public var breakerCooldown: Double
 
+    /// Creates the settings; every parameter has the documented default.
     public init(
         maxAttempts: Int = 10, maxAge: Double = 86_400, initialBackoff: Double = 1, maxBackoff: Double = 300,
         maxRetryAfter: Double = 900, breakerThreshold: Int = 5, breakerCooldown: Double = 30
@@ -115,6 +117,7 @@ public struct TargetConfig: Sendable {
     /// Where the target was defined, for messages.
     public var location: SourceLocation?
 
+    /// Creates the settings; every parameter has the documented default.
     public init(
         name: String, url: String, api: AirflowAPI = .v2, auth: AuthConfig = .none, timeout: Double = 30,
         connectTimeout: Double = 10, maxInFlight: Int = 4, rateLimit: Double? = nil, tls: TLSOptions = TLSOptions(),

@@ -81,6 +81,13 @@ struct SigV4Tests {
         #expect(ours.contains("Credential=AKIAIOSFODNN7EXAMPLE/20260101/eu-west-1/airflow/aws4_request"))
     }
 
+    @Test func credentialsDoNotPrintSecrets() {
+        let c = AWSCredentials(accessKeyID: "AKIDX", secretAccessKey: "very-secret", sessionToken: "tok-secret")
+        for text in ["\(c)", String(reflecting: c), "\([c])"] {
+            #expect(text.contains("AKIDX") && !text.contains("very-secret") && !text.contains("tok-secret"), "\(text)")
+        }
+    }
+
     @Test func profileFileParsing() {
         let text = """
             [default]
