@@ -105,7 +105,6 @@ struct TriggerCommand: AsyncParsableCommand {
         if case .delivered(let run?) = r.outcome {
             lines.append("run:")
             lines.append(JSONWriter.string(run, pretty: true))
-        } else if !r.answer.isEmpty, case .delivered = r.outcome {
         } else if !r.answer.isEmpty {
             lines.append("answer:  \(r.answer)")
         }
