@@ -110,6 +110,21 @@ struct HTTPClientTests {
         }
     }
 
+    @Test func maxConnectionsPerHostLimitsOpenConnections() async throws {
+        let server = try await StubServer.start()
+        defer { server.stop() }
+        let client = try HTTPClient(configuration: .init(maxConnectionsPerHost: 2))
+        defer { client.shutdown() }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<12 {
+                group.addTask { try await client.execute(HTTPRequest(url: server.url("/delay?ms=100"))).status }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+        let count = try await client.execute(HTTPRequest(url: server.url("/connections")))
+        #expect(count.json["connections"] as? Int == 2)
+    }
+
     @Test func invalidRequestsAreRejectedBeforeSending() async throws {
         let client = try HTTPClient()
         defer { client.shutdown() }

@@ -27,6 +27,9 @@ final class StubServer: Sendable {
         // Closing this pipe (this process ends) makes the server exit even if stop() never runs.
         let stdin = Pipe()
         process.standardInput = stdin
+        // Not inheriting our stdout/stderr: a child holding them open would keep `swift test` waiting.
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

@@ -1,0 +1,77 @@
+import BridgeCore
+import Foundation
+import Testing
+
+/// Real Apache Airflow from PyPI, started by `scripts/airflow-testbed.sh` on 127.0.0.1.
+///
+/// The integration suites start and stop their own instance (first run: ~30 s per version to build the cached venv
+/// under `$DAGBRIDGE_CACHE` or /tmp/dagbridge-testbed). Set `DAGBRIDGE_AIRFLOW_TESTS=0` to skip them (reported as
+/// skipped); `DAGBRIDGE_AIRFLOW_PORT_BASE` moves the ports (default 21080 for 3.x, +1 for 2.x).
+struct AirflowTestbed: Sendable {
+    static let enabled = ProcessInfo.processInfo.environment["DAGBRIDGE_AIRFLOW_TESTS"] != "0"
+    static let skipMessage: Comment = "real-Airflow tests disabled by DAGBRIDGE_AIRFLOW_TESTS=0"
+    static let portBase = Int(ProcessInfo.processInfo.environment["DAGBRIDGE_AIRFLOW_PORT_BASE"] ?? "") ?? 21080
+    static let script = repositoryRoot.appendingPathComponent("scripts/airflow-testbed.sh").path
+
+    let version: String
+    let port: Int
+    let url: String
+
+    /// The run directory the script uses for this port (its env.sh holds the JWT secret on 3.x).
+    var home: String {
+        let cache = ProcessInfo.processInfo.environment["DAGBRIDGE_CACHE"] ?? "/tmp/dagbridge-testbed"
+        return "\(cache)/airflow/run-\(port)/home"
+    }
+
+    /// Starts Airflow `version` on `port`; `env` adds settings for the script (EXPERIMENTAL_API, JWT_EXPIRATION).
+    static func start(version: String, port: Int, env: [String: String] = [:]) async throws -> AirflowTestbed {
+        let out = try await runScript(["start", version, String(port)], env: env, timeout: 600)
+        guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("READY ") }) else {
+            throw TestFailure("airflow-testbed.sh printed no READY line:\n\(out)")
+        }
+        return AirflowTestbed(version: version, port: port, url: String(line.dropFirst(6)))
+    }
+
+    func stop() async {
+        _ = try? await Self.runScript(["stop", String(port)], env: [:], timeout: 60)
+    }
+
+    /// A value from the instance's env.sh (`AIRFLOW__API_AUTH__JWT_SECRET`).
+    func setting(_ name: String) throws -> String {
+        let text = try String(contentsOfFile: home + "/env.sh", encoding: .utf8)
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) where word.hasPrefix(name + "=") {
+            return String(word.dropFirst(name.count + 1))
+        }
+        throw TestFailure("\(name) not in \(home)/env.sh")
+    }
+
+    /// Runs the script without blocking a cooperative thread; output goes to a file, read at the end.
+    ///
+    /// Completion is read from a status file, not from `Process`: Foundation on Linux notices a child's exit
+    /// only when every holder of its internal descriptor closes it, and the Airflow daemons inherit it.
+    static func runScript(_ args: [String], env: [String: String], timeout: Double) async throws -> String {
+        let dir = try TempDir()
+        let outPath = dir.path("out.log")
+        let statusPath = dir.path("status")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", "\"$0\" \"$@\" >\"$OUT\" 2>&1 </dev/null; echo $? >\"$STATUS.tmp\"; mv \"$STATUS.tmp\" \"$STATUS\"", script] + args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }.merging(["OUT": outPath, "STATUS": statusPath]) { $1 }
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        var status: Int32?
+        while status == nil {
+            if let s = try? String(contentsOfFile: statusPath, encoding: .utf8) { status = Int32(s.trimmingSpaces) ?? -1 }
+            if status == nil {
+                guard ContinuousClock.now < deadline else { throw TestFailure("airflow-testbed.sh \(args.joined(separator: " ")) did not finish within \(Int(timeout)) s") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw TestFailure("airflow-testbed.sh \(args.joined(separator: " ")) failed (\(status!)):\n\(text.suffix(3000))") }
+        return text
+    }
+}
