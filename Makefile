@@ -21,6 +21,7 @@ run: build
 	    --header 'X-GitHub-Event: push' --header 'X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958'
 
 test: build
+	@scripts/setup.sh --test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@echo "== example rules validate"

@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# Installs what dagbridge needs on a fresh Debian bookworm machine with Swift: the native
-# libraries it links (libcurl, librdkafka) and pkg-config. Idempotent: does nothing when all is present.
+# Installs what dagbridge needs on a fresh Debian bookworm machine with Swift. Idempotent.
+#   scripts/setup.sh          build/run needs: pkg-config, libcurl, librdkafka
+#   scripts/setup.sh --test   also what the test suite uses: nginx (HTTP/2 and benchmark peer),
+#                             openssl (test certificates), python3 venv + botocore/requests
+#                             (SigV4 cross-check, stub servers, Airflow testbeds)
 set -euo pipefail
 packages=(pkg-config libcurl4-openssl-dev librdkafka-dev)
+if [ "${1:-}" = "--test" ]; then packages+=(nginx openssl python3 python3-venv wrk); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}" >&2
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    # Never let package scripts start daemons (nginx would bind :80): tests start their own on 127.0.0.1.
+    policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d; policy_added=1
+    fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+if [ "${1:-}" = "--test" ]; then
+    python3 - <<'PY' 2>/dev/null || { echo "setup: installing botocore, requests (pip)" >&2; python3 -m pip install -q botocore requests; }
+import botocore, requests
+PY
 fi
