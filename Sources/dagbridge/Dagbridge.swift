@@ -12,6 +12,7 @@ struct Dagbridge: AsyncParsableCommand {
         version: DagbridgeVersion.string,
         subcommands: [
             RulesCommand.self,
+            DLQCommand.self,
             VersionCommand.self,
         ]
     )

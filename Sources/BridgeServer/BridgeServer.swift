@@ -1,1 +1,0 @@
-// BridgeServer: see DESIGN.md
