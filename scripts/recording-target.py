@@ -8,12 +8,13 @@ so a test can check that no run id was created twice, across restarts of the dis
 Failure injection (seeded, per request): --fail-rate (500 before creating), --reset-rate (connection
 reset without an answer; half of them after creating the run), --slow-rate/--slow-seconds (create,
 then answer only after the client's timeout). POST /_control {"down": true|false} makes every call
-answer 503 (an outage); GET /_stats returns counters as JSON. POST /auth/token returns a token.
+answer 503 (an outage), as does SIGUSR1 (toggles down/up); GET /_stats returns counters as JSON. POST /auth/token returns a token.
 
   scripts/recording-target.py --port 0 --log /tmp/created.txt   # prints "READY <port>"
 """
 import argparse
 import json
+import signal
 import random
 import socket
 import struct
@@ -140,6 +141,12 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 512
 
 
+def toggle(*_):
+    with lock:
+        state["down"] = not state["down"]
+
+
+signal.signal(signal.SIGUSR1, toggle)
 srv = Server(("127.0.0.1", args.port), Handler)
 print("READY %d" % srv.server_address[1], flush=True)
 try:

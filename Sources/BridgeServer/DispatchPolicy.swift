@@ -4,8 +4,8 @@ public import BridgeCore
 ///
 /// The service maps each target's configuration onto this. Defaults:
 /// `max_attempts` 10, `max_age` 24h, `initial_backoff` 1s, `max_backoff` 5m,
-/// `max_retry_after` 10m, `breaker_threshold` 5, `breaker_cooldown` 30s,
-/// `max_in_flight` 8, `rate_limit` none.
+/// `max_retry_after` 15m, `breaker_threshold` 5, `breaker_cooldown` 30s,
+/// `max_in_flight` 4, `rate_limit` none.
 public struct DispatchPolicy: Sendable, Equatable {
     /// A job is dead after this many attempts.
     public var maxAttempts: Int
@@ -28,7 +28,7 @@ public struct DispatchPolicy: Sendable, Equatable {
 
     public init(
         maxAttempts: Int = 10, maxAge: Double = 86400, initialBackoff: Double = 1, maxBackoff: Double = 300,
-        maxRetryAfter: Double = 600, breakerThreshold: Int = 5, breakerCooldown: Double = 30, maxInFlight: Int = 8,
+        maxRetryAfter: Double = 900, breakerThreshold: Int = 5, breakerCooldown: Double = 30, maxInFlight: Int = 4,
         rateLimit: Double? = nil
     ) {
         self.maxAttempts = maxAttempts

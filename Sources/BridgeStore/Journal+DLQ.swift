@@ -166,10 +166,10 @@ extension Journal {
         return base + suffix
     }
 
-    /// Re-enqueues dead jobs with fresh attempts and a fresh `max_age` clock.
+    /// Re-enqueues finished jobs (usually dead ones) with fresh attempts and a fresh `max_age` clock.
     ///
     /// By default each job is sent again exactly as before (same run id: a replay can never
-    /// double-trigger). `transform` may return a different request (re-rendered by the current
+    /// double-trigger; replaying a delivered job ends `duplicate`). `transform` may return a different request (re-rendered by the current
     /// rules) or nil to skip the job; what it throws is reported for that job. Replayed jobs
     /// become due `1/rate` seconds apart. The action is recorded in the audit log.
     /// - Parameters:
@@ -204,11 +204,11 @@ extension Journal {
                 results.append(DLQActionResult(jobID: id, ok: false, message: "no job \(id) in the store"))
                 continue
             }
-            guard stored.state == .dead else {
+            guard stored.state.isTerminal else {
                 results.append(
                     DLQActionResult(
                         jobID: id, ok: false, oldRunID: stored.job.dagRunId,
-                        message: "job \(id) is \(stored.state.rawValue), not dead: only dead jobs are replayed"))
+                        message: "job \(id) is \(stored.state.rawValue): only finished jobs (dead, delivered, duplicate) are replayed"))
                 continue
             }
             guard let event else {
@@ -258,7 +258,7 @@ extension Journal {
                     UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = ?, age_from = ?, updated_at = ?,
                         replays = ?, dag_id = ?, conf = ?, dag_run_id = ?, logical_date = ?, note = ?, retry = ?,
                         last_reason = ?
-                    WHERE id = ? AND state = 'dead'
+                    WHERE id = ? AND state IN ('dead', 'delivered', 'duplicate')
                     """)
             let link = try db.cachedStatement(sql: "INSERT INTO audit_jobs (audit_id, job_id, detail) VALUES (?, ?, ?)")
             var applied = Set<Int64>()

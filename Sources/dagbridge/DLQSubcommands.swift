@@ -146,11 +146,12 @@ struct JobSelection: ParsableArguments {
 /// `dagbridge dlq replay`
 struct DLQReplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "replay", abstract: "Send dead jobs again, with fresh attempts.",
+        commandName: "replay", abstract: "Send dead (or other finished) jobs again, with fresh attempts.",
         discussion: """
             By default the same request is sent with the same dag_run_id, so a replay never creates a second run
             (Airflow answers 409 if the run exists: the job ends 'duplicate'). --new-run-id appends __r<n> to the
-            run id to create a new run on purpose. Replayed jobs become due at --rate per second.
+            run id to create a new run on purpose. Replayed jobs become due at --rate per second. --all selects dead
+            jobs; ids may also name delivered or duplicate jobs (sent again with the same run id: duplicate).
             Examples:
               dagbridge dlq replay 42 43
               dagbridge dlq replay --all --target prod --since 2h --dry-run

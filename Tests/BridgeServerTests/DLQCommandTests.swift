@@ -175,7 +175,7 @@ struct DLQCommandTests {
 
         let again = try CLI.run(["dlq", "replay", "\(ids[0])", "9999", "--store", dir.store])
         #expect(again.status == 1)
-        #expect(again.out.contains("not dead"))
+        #expect(again.out.contains("is pending: only finished jobs"))
         #expect(again.out.contains("no job 9999"))
 
         #expect(try CLI.run(["dlq", "replay", "--store", dir.store]).status == 2)

@@ -82,10 +82,15 @@ struct DeadLetterTests {
         #expect(audit[0].action == "replay")
         #expect(audit[0].jobCount == 4)
         #expect(journal.queueDepth == 4)
-        // Not dead any more: a second replay refuses.
+        // Pending again: a second replay refuses until the job has finished.
         let again = try await journal.replay(ids: [ids[0]], actor: "ops@box", filters: "ids")
         #expect(!again[0].ok)
-        #expect(again[0].message.contains("pending, not dead"))
+        #expect(again[0].message.contains("is pending: only finished jobs"))
+        _ = try await journal.claimDue(target: "prod", limit: 10, now: now.addingTimeInterval(10))
+        try await journal.complete(jobID: ids[0], attempt: attempt("delivered", status: 200), transition: .delivered)
+        let delivered = try await journal.replay(ids: [ids[0]], actor: "ops@box", filters: "ids")
+        #expect(delivered[0].ok)
+        #expect(try await journal.job(id: ids[0])?.state == .pending)
     }
 
     @Test("replay with a new run id appends __r<n>, replacing an earlier suffix")
