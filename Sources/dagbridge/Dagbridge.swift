@@ -12,6 +12,8 @@ struct Dagbridge: AsyncParsableCommand {
         version: DagbridgeVersion.string,
         subcommands: [
             RulesCommand.self,
+            TriggerCommand.self,
+            TargetsCommand.self,
             DLQCommand.self,
             VersionCommand.self,
         ]

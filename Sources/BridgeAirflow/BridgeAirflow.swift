@@ -1,1 +1,0 @@
-// BridgeAirflow: see DESIGN.md

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Real Apache Airflow on 127.0.0.1 for dagbridge's integration tests (SQLite, user admin/admin, fresh DB each start).
+#
+#   scripts/airflow-testbed.sh start VERSION PORT   e.g. start 3.3.2 21080  |  start 2.11.2 21081
+#   scripts/airflow-testbed.sh stop PORT
+#   scripts/airflow-testbed.sh install VERSION      only build the cached venv
+#
+# Installs what it needs itself: `python3 -m venv` + `pip install apache-airflow==VERSION` into a cached venv
+# under ${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}/airflow (20-30 s the first time, then reused), migrates a
+# SQLite DB once per version (cached), and starts the API server (3.x) or webserver (2.x) plus what runs DAGs.
+# Prints one line `READY <base-url>` on success.
+#
+# DAGs: `demo_dag` (unpaused) and `paused_dag` (paused at creation).
+# Env: PYTHON (default python3), EXPERIMENTAL_API=True (2.x: enables /api/experimental, which then needs no
+#      credentials), JWT_EXPIRATION (3.x: token lifetime in seconds, default 86400).
+# SQLite caveat: send API writes serially (concurrent POSTs to 3.x fail with "database is locked" -> 500).
+set -euo pipefail
+BASE=${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}/airflow
+PY=${PYTHON:-python3}
+
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done; }
+
+stop() {  # TERM the process groups we started, KILL leftovers after 15 s (workers can hang on TERM)
+  local run=$BASE/run-$1 p all=""
+  for p in $(cat "$run"/*.pid 2>/dev/null); do all="$all $p $(descendants "$p")"; kill -TERM -- "-$p" 2>/dev/null || true; done
+  for _ in $(seq 30); do kill -0 $all 2>/dev/null || break; sleep 0.5; done
+  [ -n "${all// /}" ] && kill -KILL $all 2>/dev/null || true
+  rm -f "$run"/*.pid
+}
+
+install() {  # cached venv; plain PyPI resolve (no constraints file)
+  local v=$1 venv=$BASE/venv-$1 lock=$BASE/venv-$1.lock
+  mkdir -p "$BASE"
+  exec 9>"$lock"; flock 9   # two test processes may install at once
+  if [ ! -f "$venv/.ok" ]; then
+    rm -rf "$venv"; "$PY" -m venv "$venv"
+    "$venv/bin/pip" install -q "apache-airflow==$v" >&2 || { rm -rf "$venv"; echo "pip install apache-airflow==$v failed" >&2; exit 1; }
+    touch "$venv/.ok"
+  fi
+  exec 9>&-
+}
+
+start() {
+  local V=$1 PORT=$2 MAJOR=${1%%.*}
+  install "$V"
+  local VENV=$BASE/venv-$V RUN=$BASE/run-$PORT
+  local H=$RUN/home B=http://127.0.0.1:$PORT
+  stop "$PORT"
+  if curl -s -o /dev/null --max-time 2 "$B/"; then echo "port $PORT already in use" >&2; exit 1; fi
+  rm -rf "$RUN"; mkdir -p "$H/dags"
+  cat >"$H/dags/demo_dag.py" <<'PYEOF'
+from datetime import datetime
+try:
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.python import PythonOperator
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.operators.python import PythonOperator
+for dag_id, paused in (("demo_dag", False), ("paused_dag", True)):
+    with DAG(dag_id=dag_id, schedule=None, start_date=datetime(2024, 1, 1), catchup=False,
+             is_paused_upon_creation=paused) as dag:
+        PythonOperator(task_id="echo", python_callable=lambda **c: print("conf=", c["dag_run"].conf))
+    globals()[dag_id] = dag
+PYEOF
+  local SECRET; SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  cat >"$H/env.sh" <<ENVEOF
+export PATH=$VENV/bin:\$PATH AIRFLOW_HOME=$H AIRFLOW__CORE__DAGS_FOLDER=$H/dags AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False AIRFLOW__CORE__PARALLELISM=4
+ENVEOF
+  if [ "$MAJOR" -ge 3 ]; then
+    cat >>"$H/env.sh" <<ENVEOF
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=$H/passwords.json
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=$B/execution/ AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$PORT
+export AIRFLOW__API_AUTH__JWT_SECRET=$SECRET AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
+export AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME=${JWT_EXPIRATION:-86400}
+ENVEOF
+    echo '{"admin": "admin"}' >"$H/passwords.json"
+  else
+    cat >>"$H/env.sh" <<ENVEOF
+export AIRFLOW__API__AUTH_BACKENDS=airflow.providers.fab.auth_manager.api.auth.backend.basic_auth
+export AIRFLOW__API__ENABLE_EXPERIMENTAL_API=${EXPERIMENTAL_API:-False} AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL=5
+export AIRFLOW__WEBSERVER__WEB_SERVER_HOST=127.0.0.1 AIRFLOW__WEBSERVER__WEB_SERVER_PORT=$PORT AIRFLOW__WEBSERVER__WORKERS=${WEB_WORKERS:-2}
+ENVEOF
+  fi
+  # shellcheck disable=SC1091
+  . "$H/env.sh"
+  local AF=$VENV/bin/airflow TPL=$BASE/cache/airflow-$V.db
+  if [ -f "$TPL" ]; then cp "$TPL" "$H/airflow.db"; else   # migrated DB (+admin user on 2.x), copied instead of re-migrating
+    "$AF" db migrate >"$RUN/migrate.log" 2>&1
+    [ "$MAJOR" -ge 3 ] || "$AF" users create -u admin -p admin -r Admin -f a -l b -e admin@example.com >>"$RUN/migrate.log" 2>&1
+    mkdir -p "$BASE/cache"; cp "$H/airflow.db" "$TPL.$$"; mv "$TPL.$$" "$TPL"
+  fi
+  launch() { local n=$1; shift; (exec setsid "$AF" "$@" >"$RUN/$n.log" 2>&1 </dev/null) & echo $! >"$RUN/$n.pid"; }
+  ready() {
+    if [ "$MAJOR" -ge 3 ]; then
+      local T
+      T=$(curl -sf -X POST "$B/auth/token" -H 'Content-Type: application/json' -d '{"username":"admin","password":"admin"}' |
+          sed 's/.*"access_token":"\([^"]*\)".*/\1/') &&
+        curl -sf -o /dev/null -H "Authorization: Bearer $T" "$B/api/v2/dags/demo_dag" &&
+        curl -sf -o /dev/null -H "Authorization: Bearer $T" "$B/api/v2/dags/paused_dag"
+    else
+      curl -sf -o /dev/null -u admin:admin "$B/api/v1/dags/demo_dag" && curl -sf -o /dev/null -u admin:admin "$B/api/v1/dags/paused_dag"
+    fi
+  }
+  if [ "$MAJOR" -ge 3 ]; then
+    launch api-server api-server -H 127.0.0.1 -p "$PORT" -w 1; launch dag-processor dag-processor
+  else
+    launch webserver webserver -H 127.0.0.1 -p "$PORT"; launch scheduler scheduler -s
+  fi
+  local i
+  for i in $(seq 900); do
+    ready && break
+    if [ "$i" = 900 ]; then tail -n 20 "$RUN"/*.log >&2; stop "$PORT"; echo "Airflow $V not ready on $B" >&2; exit 1; fi
+    sleep 0.2
+  done
+  [ "$MAJOR" -ge 3 ] && launch scheduler scheduler -s   # after readiness: less CPU contention; queued runs wait for it
+  echo "READY $B"
+}
+
+case "${1:-}" in
+  start) start "${2:?VERSION}" "${3:?PORT}" ;;
+  stop) stop "${2:?PORT}" ;;
+  install) install "${2:?VERSION}" ;;
+  *) echo "usage: $0 start VERSION PORT | stop PORT | install VERSION" >&2; exit 2 ;;
+esac
