@@ -146,6 +146,8 @@ def toggle(*_):
         state["down"] = not state["down"]
 
 
+# A parent (a test runner) may have blocked these signals; the mask is inherited across exec.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1})
 signal.signal(signal.SIGUSR1, toggle)
 srv = Server(("127.0.0.1", args.port), Handler)
 print("READY %d" % srv.server_address[1], flush=True)

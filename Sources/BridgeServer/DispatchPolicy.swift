@@ -1,3 +1,4 @@
+public import BridgeAirflow
 public import BridgeCore
 
 /// How the dispatcher treats one target: concurrency, rate, retries and circuit breaker.
@@ -64,5 +65,25 @@ public struct DispatchTarget: Sendable {
         self.name = name
         self.client = client
         self.policy = policy
+    }
+}
+
+extension DispatchPolicy {
+    /// The dispatch policy of a configured Airflow target (its `retry:`, `max_in_flight`, `rate_limit`).
+    public init(target: TargetConfig) {
+        let r = target.retry
+        self.init(
+            maxAttempts: r.maxAttempts, maxAge: r.maxAge, initialBackoff: r.initialBackoff, maxBackoff: r.maxBackoff,
+            maxRetryAfter: r.maxRetryAfter, breakerThreshold: r.breakerThreshold, breakerCooldown: r.breakerCooldown,
+            maxInFlight: target.maxInFlight, rateLimit: target.rateLimit)
+    }
+}
+
+extension DispatchTarget {
+    /// One dispatch target per configured Airflow target, with its client and policy.
+    public static func all(_ targets: AirflowTargets) -> [DispatchTarget] {
+        targets.entries.values.map {
+            DispatchTarget(name: $0.client.name, client: $0.client, policy: DispatchPolicy(target: $0.client.config))
+        }
     }
 }

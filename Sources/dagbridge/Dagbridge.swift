@@ -15,6 +15,7 @@ struct Dagbridge: AsyncParsableCommand {
             TriggerCommand.self,
             TargetsCommand.self,
             DLQCommand.self,
+            DispatchCommand.self,
             VersionCommand.self,
         ]
     )
