@@ -5,7 +5,9 @@
 // Enqueue: N producers each enqueue events (one job each) back to back for a fixed time, on a
 // fresh store file in a temporary folder, with durability full and normal. Dispatch: jobs already
 // in the journal delivered through the dispatcher against an instant in-process client.
+import BridgeAirflow
 import BridgeCore
+import BridgeHTTP
 import BridgeServer
 import BridgeStore
 import Foundation
@@ -87,7 +89,7 @@ struct InstantClient: TriggerClient {
     }
 }
 
-func benchDispatch(jobs: Int, durability: StoreConfig.Durability, maxInFlight: Int) async throws -> Double {
+func benchDispatch(jobs: Int, durability: StoreConfig.Durability, maxInFlight: Int, client: (any TriggerClient)? = nil) async throws -> Double {
     let (dir, path) = tempStore()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let journal = try Journal(config: StoreConfig(path: path, durability: durability, highWater: Int(Int32.max), lowWater: 0))
@@ -105,7 +107,7 @@ func benchDispatch(jobs: Int, durability: StoreConfig.Durability, maxInFlight: I
     }
     let dispatcher = Dispatcher(
         journal: journal,
-        targets: [DispatchTarget(name: "prod", client: InstantClient(), policy: DispatchPolicy(maxInFlight: maxInFlight))],
+        targets: [DispatchTarget(name: "prod", client: client ?? InstantClient(), policy: DispatchPolicy(maxInFlight: maxInFlight))],
         options: Dispatcher.Options(idlePoll: 0.05))
     let start = Date()
     let task = Task { try await dispatcher.run() }
@@ -136,4 +138,34 @@ for (durability, inFlight) in [(StoreConfig.Durability.full, 64), (.normal, 64)]
     let n = 20_000
     let rate = try await benchDispatch(jobs: n, durability: durability, maxInFlight: inFlight)
     print(pad("\(durability.rawValue), max_in_flight \(inFlight)", 38) + pad("\(n)", 8) + pad(fmt(rate), 10))
+}
+
+// Through the real Airflow client and libcurl to scripts/recording-target.py (a Python stub: it is the limit).
+let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("scripts/recording-target.py").path
+if FileManager.default.fileExists(atPath: script) {
+    let (dir, _) = tempStore()
+    let stub = Process()
+    stub.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    stub.arguments = ["python3", script, "--port", "0", "--log", dir + "/created.txt"]
+    let out = Pipe()
+    stub.standardOutput = out
+    try stub.run()
+    var line = Data()
+    while true {
+        let b = out.fileHandleForReading.readData(ofLength: 1)
+        if b.isEmpty || b == Data([10]) { break }
+        line.append(b)
+    }
+    if let port = Int(String(decoding: line, as: UTF8.self).dropFirst(6)) {
+        let http = try HTTPClient()
+        let client = try AirflowClient(config: TargetConfig(name: "prod", url: "http://127.0.0.1:\(port)", maxInFlight: 16), transport: http)
+        let n = 5_000
+        let rate = try await benchDispatch(jobs: n, durability: .full, maxInFlight: 16, client: client)
+        print(pad("full, HTTP stub, max_in_flight 16", 38) + pad("\(n)", 8) + pad(fmt(rate), 10))
+        await http.shutdownAndWait()
+    }
+    stub.terminate()
+    stub.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: dir)
 }

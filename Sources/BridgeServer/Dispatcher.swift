@@ -57,6 +57,7 @@ public final class Dispatcher: Service, Sendable {
     let options: Options
     let logger: Logger
     private let maintenanceWake = Wakeup()
+    private let stopped = Mutex(false)
 
     /// - Parameters:
     ///   - journal: the store to take jobs from.
@@ -85,22 +86,24 @@ public final class Dispatcher: Service, Sendable {
                 group.addTask { await self.maintain() }
             }
         } onGracefulShutdown: {
-            for lane in lanes { lane.stop() }
-            self.maintenanceWake.signal()
+            self.stop()
         }
     }
 
     /// Stops taking jobs (as graceful shutdown does); ``run()`` returns once calls in flight end.
     public func stop() {
+        stopped.withLock { $0 = true }
         for lane in lanes.values { lane.stop() }
         maintenanceWake.signal()
     }
 
+    private var isStopped: Bool { stopped.withLock { $0 } }
+
     private func maintain() async {
         var lastPrune = Date()
-        while !Task.isCancelled, !lanes.values.contains(where: \.isStopping) {
+        while !Task.isCancelled, !isStopped {
             await maintenanceWake.wait(until: Date().addingTimeInterval(options.maintenanceInterval))
-            if Task.isCancelled || lanes.values.contains(where: \.isStopping) { return }
+            if Task.isCancelled || isStopped { return }
             do {
                 try await journal.killJobsOfUnknownTargets(known: Array(lanes.keys))
                 try await journal.refreshCounters()

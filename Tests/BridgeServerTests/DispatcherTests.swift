@@ -216,3 +216,20 @@ struct DispatcherTests {
         #expect(dispatcher.status().first?.dead == 1)
     }
 }
+
+@Suite("Dispatcher edge cases")
+struct DispatcherEdgeTests {
+    @Test("with no targets configured, every pending job goes to the dead-letter queue and stop() returns")
+    func noTargets() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let journal = try Journal(path: dir.store)
+        _ = try await enqueueJobs(journal, count: 3)
+        let d = RunningDispatcher(Dispatcher(journal: journal, targets: []))
+        #expect(try await eventually(timeout: 5) { try await journal.counts().dead == 3 })
+        try await d.stop()
+        #expect(d.dispatcher.status().isEmpty)
+        #expect(try await d.dispatcher.deadLetterCount() == 3)
+        #expect(d.dispatcher.queueDepth == 0)
+    }
+}
