@@ -127,6 +127,7 @@ struct RealTargetTests {
         #expect(kills >= 3)
         #expect(partial >= 2, "kills landed while jobs were being delivered")
         let last = try launch()
+        try await Task.sleep(for: .seconds(1))  // let it install its signal handlers before the SIGTERM below
         let journal = try Journal(path: dir.store)
         #expect(try await eventually(timeout: 180) { try await terminalCount(journal) == total })
         kill(last.processIdentifier, SIGTERM)
