@@ -86,7 +86,7 @@ var package = Package(
         .testTarget(name: "BridgeRulesTests", dependencies: ["BridgeRules", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
         .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig"]),
-        .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore"]),
+        .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeServerTests", dependencies: [
             "BridgeServer", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

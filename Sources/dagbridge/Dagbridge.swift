@@ -14,6 +14,8 @@ struct Dagbridge: AsyncParsableCommand {
             RulesCommand.self,
             TriggerCommand.self,
             TargetsCommand.self,
+            DLQCommand.self,
+            DispatchCommand.self,
             VersionCommand.self,
         ]
     )

@@ -1,1 +1,0 @@
-// BridgeStore: see DESIGN.md

@@ -1,0 +1,366 @@
+public import BridgeCore
+public import Foundation
+import GRDB
+
+/// Options of a replay.
+public struct ReplayOptions: Sendable, Equatable {
+    /// Give each replayed job a new run id (`<run id>__r<n>`), so Airflow creates a second run on purpose.
+    public var newRunID: Bool
+    /// Jobs per second the replayed jobs become due at, so a bulk replay cannot starve live traffic.
+    public var rate: Double
+    /// Compute and report, change nothing.
+    public var dryRun: Bool
+    /// Text recorded in the audit log (e.g. `rerender`).
+    public var note: String
+
+    public init(newRunID: Bool = false, rate: Double = 50, dryRun: Bool = false, note: String = "") {
+        self.newRunID = newRunID
+        self.rate = rate
+        self.dryRun = dryRun
+        self.note = note
+    }
+}
+
+/// What a replay or purge did (or, in a dry run, would do) to one job.
+public struct DLQActionResult: Sendable, Equatable {
+    public var jobID: Int64
+    /// `true` when the job was (or would be) replayed or purged.
+    public var ok: Bool
+    /// The run id sent before, and the one the replay will send.
+    public var oldRunID: String?
+    public var newRunID: String?
+    /// When the replayed job becomes due.
+    public var dueAt: Date?
+    /// Why the job was skipped, or what changed.
+    public var message: String
+
+    public init(jobID: Int64, ok: Bool, oldRunID: String? = nil, newRunID: String? = nil, dueAt: Date? = nil, message: String) {
+        self.jobID = jobID
+        self.ok = ok
+        self.oldRunID = oldRunID
+        self.newRunID = newRunID
+        self.dueAt = dueAt
+        self.message = message
+    }
+
+    /// The result as JSON.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["id"] = .int(jobID)
+        o["ok"] = .bool(ok)
+        o["old_run_id"] = oldRunID.map(JSONValue.string) ?? .null
+        o["new_run_id"] = newRunID.map(JSONValue.string) ?? .null
+        o["due_at"] = dueAt.map { .string(ISO8601.format($0)) } ?? .null
+        o["message"] = .string(message)
+        return .object(o)
+    }
+}
+
+extension Journal {
+    /// Jobs matching `filter`, oldest update first.
+    public func jobs(matching filter: JobFilter) async throws -> [StoredJob] {
+        var sql = "SELECT \(Journal.jobColumns) FROM jobs WHERE state = ?"
+        var args: [(any DatabaseValueConvertible)?] = [filter.state.rawValue]
+        if let r = filter.rule {
+            sql += " AND rule = ?"
+            args.append(r)
+        }
+        if let t = filter.target {
+            sql += " AND target = ?"
+            args.append(t)
+        }
+        if let s = filter.since {
+            sql += " AND updated_at >= ?"
+            args.append(s.timeIntervalSince1970)
+        }
+        if let u = filter.until {
+            sql += " AND updated_at < ?"
+            args.append(u.timeIntervalSince1970)
+        }
+        if let r = filter.reason {
+            sql += " AND instr(lower(COALESCE(last_reason, '')), lower(?)) > 0"
+            args.append(r)
+        }
+        sql += " ORDER BY updated_at, id"
+        if let l = filter.limit {
+            sql += " LIMIT ?"
+            args.append(l)
+        }
+        let arguments = StatementArguments(args)
+        let query = sql
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: query, arguments: arguments).map(Journal.decodeJob)
+        }
+    }
+
+    /// One job, or nil.
+    public func job(id: Int64) async throws -> StoredJob? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Journal.jobColumns) FROM jobs WHERE id = ?", arguments: [id])
+                .map(Journal.decodeJob)
+        }
+    }
+
+    /// One stored event by row id, or nil.
+    public func event(rowID: Int64) async throws -> StoredEvent? {
+        try await pool.read { db in try Journal.fetchEvent(rowID, db) }
+    }
+
+    static func fetchEvent(_ rowID: Int64, _ db: Database) throws -> StoredEvent? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT id, source, event_id, received_at, envelope, raw_body FROM events WHERE id = ?",
+                arguments: [rowID])
+        else { return nil }
+        let envelope: JSONValue = (try? JSONParser.parse(row[4] as String)) ?? .null
+        let raw: Data = row[5] ?? Data()
+        return StoredEvent(
+            rowID: row[0], source: row[1], eventID: row[2], receivedAt: Journal.date(row[3]), envelope: envelope,
+            rawBody: [UInt8](raw))
+    }
+
+    /// Every attempt of a job, oldest first.
+    public func attempts(jobID: Int64) async throws -> [AttemptRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT at, duration, http_status, outcome, reason, answer FROM attempts WHERE job_id = ? ORDER BY id",
+                arguments: [jobID]
+            ).map {
+                AttemptRecord(at: Journal.date($0[0]), duration: $0[1], httpStatus: $0[2], outcome: $0[3], reason: $0[4], answer: $0[5])
+            }
+        }
+    }
+
+    /// The operator actions that touched a job, oldest first.
+    public func audit(jobID: Int64) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.id, a.at, a.actor, a.action, a.filters, a.options, a.job_count, j.detail
+                    FROM audit_jobs j JOIN audit a ON a.id = j.audit_id WHERE j.job_id = ? ORDER BY a.id
+                    """,
+                arguments: [jobID]
+            ).map {
+                AuditEntry(
+                    id: $0[0], at: Journal.date($0[1]), actor: $0[2], action: $0[3], filters: $0[4], options: $0[5],
+                    jobCount: $0[6], detail: $0[7])
+            }
+        }
+    }
+
+    /// The run id a replay with ``ReplayOptions/newRunID`` sends: any earlier `__r<n>` suffix is
+    /// replaced by `__r<replay>`, and the result is kept within Airflow's run-id alphabet and length.
+    public static func replayRunID(_ id: String, replay: Int) -> String {
+        var base = id
+        if let r = base.range(of: "__r", options: .backwards),
+            !base[r.upperBound...].isEmpty, base[r.upperBound...].allSatisfy(\.isNumber)
+        {
+            base = String(base[..<r.lowerBound])
+        }
+        let suffix = "__r\(replay)"
+        base = RunID.sanitize(base)
+        let room = RunID.maxLength - suffix.utf8.count
+        if base.utf8.count > room { base = String(decoding: Array(base.utf8.prefix(room)), as: UTF8.self) }
+        return base + suffix
+    }
+
+    /// Re-enqueues finished jobs (usually dead ones) with fresh attempts and a fresh `max_age` clock.
+    ///
+    /// By default each job is sent again exactly as before (same run id: a replay can never
+    /// double-trigger; replaying a delivered job ends `duplicate`). `transform` may return a different request (re-rendered by the current
+    /// rules) or nil to skip the job; what it throws is reported for that job. Replayed jobs
+    /// become due `1/rate` seconds apart. The action is recorded in the audit log.
+    /// - Parameters:
+    ///   - ids: the jobs to replay (already filtered by the caller).
+    ///   - actor: who asks (`user@host`).
+    ///   - filters: what the operator typed, for the audit log.
+    /// - Returns: one result per id, in order.
+    public func replay(
+        ids: [Int64], actor: String, filters: String, options: ReplayOptions = ReplayOptions(), now: Date = Date(),
+        transform: (StoredJob, StoredEvent) throws -> TriggerJob? = { job, _ in job.job }
+    ) async throws -> [DLQActionResult] {
+        struct Plan: Sendable {
+            var id: Int64
+            var job: TriggerJob
+            var due: Double
+            var replays: Int
+        }
+        let loaded: [(Int64, StoredJob?, StoredEvent?)] = try await pool.read { db in
+            try ids.map { id in
+                let j = try Row.fetchOne(db, sql: "SELECT \(Journal.jobColumns) FROM jobs WHERE id = ?", arguments: [id])
+                    .map(Journal.decodeJob)
+                let e = try j.flatMap { try Journal.fetchEvent($0.eventRef, db) }
+                return (id, j, e)
+            }
+        }
+        var results: [DLQActionResult] = []
+        var plans: [Plan] = []
+        let step = options.rate > 0 ? 1 / options.rate : 0
+        let t0 = now.timeIntervalSince1970
+        for (id, stored, event) in loaded {
+            guard let stored else {
+                results.append(DLQActionResult(jobID: id, ok: false, message: "no job \(id) in the store"))
+                continue
+            }
+            guard stored.state.isTerminal else {
+                results.append(
+                    DLQActionResult(
+                        jobID: id, ok: false, oldRunID: stored.job.dagRunId,
+                        message: "job \(id) is \(stored.state.rawValue): only finished jobs (dead, delivered, duplicate) are replayed"))
+                continue
+            }
+            guard let event else {
+                results.append(DLQActionResult(jobID: id, ok: false, message: "the event of job \(id) is missing from the store"))
+                continue
+            }
+            var job: TriggerJob
+            do {
+                guard let j = try transform(stored, event) else {
+                    results.append(
+                        DLQActionResult(
+                            jobID: id, ok: false, oldRunID: stored.job.dagRunId,
+                            message: "the current rules produce no job for this event and target; skipped"))
+                    continue
+                }
+                job = j
+            } catch {
+                results.append(
+                    DLQActionResult(jobID: id, ok: false, oldRunID: stored.job.dagRunId, message: "cannot re-render: \(error)"))
+                continue
+            }
+            let replays = stored.replays + 1
+            if options.newRunID { job.dagRunId = Journal.replayRunID(job.dagRunId, replay: replays) }
+            let due = t0 + Double(plans.count) * step
+            plans.append(Plan(id: id, job: job, due: due, replays: replays))
+            var what = job.dagRunId == stored.job.dagRunId ? "same run id" : "new run id"
+            if job != stored.job, job.dagRunId == stored.job.dagRunId { what += ", re-rendered request" }
+            results.append(
+                DLQActionResult(
+                    jobID: id, ok: true, oldRunID: stored.job.dagRunId, newRunID: job.dagRunId, dueAt: Journal.date(due),
+                    message: (options.dryRun ? "would replay (" : "replayed (") + what + ")"))
+        }
+        if options.dryRun || plans.isEmpty { return results }
+        var opts: [String] = []
+        if options.newRunID { opts.append("new-run-id") }
+        if !options.note.isEmpty { opts.append(options.note) }
+        opts.append("rate=\(JSONWriter.formatDouble(options.rate))/s")
+        let optionText = opts.joined(separator: " ")
+        let plansToWrite = plans
+        let applied = try await writer.submit { db -> Set<Int64> in
+            try db.execute(
+                sql: "INSERT INTO audit (at, actor, action, filters, options, job_count) VALUES (?, ?, 'replay', ?, ?, ?)",
+                arguments: [t0, actor, filters, optionText, plansToWrite.count])
+            let auditID = db.lastInsertedRowID
+            let upd = try db.cachedStatement(
+                sql: """
+                    UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = ?, age_from = ?, updated_at = ?,
+                        replays = ?, dag_id = ?, conf = ?, dag_run_id = ?, logical_date = ?, note = ?, retry = ?,
+                        last_reason = ?
+                    WHERE id = ? AND state IN ('dead', 'delivered', 'duplicate')
+                    """)
+            let link = try db.cachedStatement(sql: "INSERT INTO audit_jobs (audit_id, job_id, detail) VALUES (?, ?, ?)")
+            var applied = Set<Int64>()
+            for p in plansToWrite {
+                let j = PreparedJob(p.job)
+                try upd.execute(arguments: [
+                    p.due, t0, t0, p.replays, j.dagId, j.conf, j.dagRunId, j.logicalDate, j.note, j.retry,
+                    "replayed by \(actor)", p.id,
+                ])
+                if db.changesCount > 0 {
+                    applied.insert(p.id)
+                    try link.execute(arguments: [auditID, p.id, "run id \(j.dagRunId)"])
+                }
+            }
+            try db.execute(sql: "UPDATE audit SET job_count = ? WHERE id = ?", arguments: [applied.count, auditID])
+            return applied
+        }
+        for i in results.indices where results[i].ok && !applied.contains(results[i].jobID) {
+            results[i].ok = false
+            results[i].message = "job \(results[i].jobID) changed state meanwhile; not replayed"
+        }
+        if !applied.isEmpty {
+            adjustActive(applied.count)
+            notifyNewJobs()
+        }
+        return results
+    }
+
+    /// Deletes dead jobs, their attempts, and their events once no job refers to them.
+    /// Only dead jobs are purged; the action is recorded in the audit log.
+    public func purge(ids: [Int64], actor: String, filters: String, dryRun: Bool = false, now: Date = Date()) async throws
+        -> [DLQActionResult]
+    {
+        let t0 = now.timeIntervalSince1970
+        let states: [Int64: (JobState, String)] = try await pool.read { db in
+            var m: [Int64: (JobState, String)] = [:]
+            for id in ids {
+                if let row = try Row.fetchOne(db, sql: "SELECT state, dag_run_id FROM jobs WHERE id = ?", arguments: [id]) {
+                    m[id] = (JobState(rawValue: row[0]) ?? .pending, row[1])
+                }
+            }
+            return m
+        }
+        var results: [DLQActionResult] = []
+        var toDelete: [Int64] = []
+        for id in ids {
+            guard let (state, runID) = states[id] else {
+                results.append(DLQActionResult(jobID: id, ok: false, message: "no job \(id) in the store"))
+                continue
+            }
+            guard state == .dead else {
+                results.append(
+                    DLQActionResult(
+                        jobID: id, ok: false, oldRunID: runID,
+                        message: "job \(id) is \(state.rawValue), not dead: only dead jobs are purged"))
+                continue
+            }
+            toDelete.append(id)
+            results.append(DLQActionResult(jobID: id, ok: true, oldRunID: runID, message: dryRun ? "would purge" : "purged"))
+        }
+        if dryRun || toDelete.isEmpty { return results }
+        let deleteList = toDelete
+        let deleted = try await writer.submit { db -> Set<Int64> in
+            try db.execute(
+                sql: "INSERT INTO audit (at, actor, action, filters, options, job_count) VALUES (?, ?, 'purge', ?, '', ?)",
+                arguments: [t0, actor, filters, deleteList.count])
+            let auditID = db.lastInsertedRowID
+            var deleted = Set<Int64>()
+            for id in deleteList {
+                guard let ref = try Int64.fetchOne(
+                    db, sql: "SELECT event_ref FROM jobs WHERE id = ? AND state = 'dead'", arguments: [id])
+                else { continue }
+                try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM attempts WHERE job_id = ?", arguments: [id])
+                try db.execute(
+                    sql: "DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_ref = ?)",
+                    arguments: [ref, ref])
+                try db.execute(
+                    sql: "INSERT INTO audit_jobs (audit_id, job_id, detail) VALUES (?, ?, 'purged')", arguments: [auditID, id])
+                deleted.insert(id)
+            }
+            try db.execute(sql: "UPDATE audit SET job_count = ? WHERE id = ?", arguments: [deleted.count, auditID])
+            return deleted
+        }
+        for i in results.indices where results[i].ok && !deleted.contains(results[i].jobID) {
+            results[i].ok = false
+            results[i].message = "job \(results[i].jobID) changed state meanwhile; not purged"
+        }
+        return results
+    }
+
+    /// The whole audit log, newest first (at most `limit` entries).
+    public func auditLog(limit: Int = 100) async throws -> [AuditEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, at, actor, action, filters, options, job_count FROM audit ORDER BY id DESC LIMIT ?",
+                arguments: [limit]
+            ).map {
+                AuditEntry(
+                    id: $0[0], at: Journal.date($0[1]), actor: $0[2], action: $0[3], filters: $0[4], options: $0[5],
+                    jobCount: $0[6], detail: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+public import BridgeCore
+import Foundation
+import GRDB
+public import Logging
+import Synchronization
+
+/// The durable outbox: events and the jobs they produced, their delivery state,
+/// every attempt, the dead-letter queue and the operators' audit log, in one
+/// SQLite file (WAL mode) through GRDB.
+///
+/// All writes go through one writer with group commit (see ``WriterStats``), so
+/// many concurrent ``enqueue(event:jobs:)`` calls share one transaction and one
+/// fsync. Readers (the dispatcher's look-ups, `dagbridge dlq` in another process)
+/// use WAL snapshots and never block the writer.
+///
+/// Opening a journal does not touch jobs; the dispatcher calls ``recoverInFlight()``
+/// once at start-up, so the CLI can open the file while the service runs.
+public final class Journal: JobStore {
+    /// The settings the journal was opened with.
+    public let config: StoreConfig
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+    let logger: Logger
+
+    private struct Pressure {
+        /// Pending + in-flight jobs, as counted by this process.
+        var active = 0
+        var on = false
+    }
+    private let pressure = Mutex(Pressure())
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
+
+    /// Opens (creating when missing) the journal file and brings its schema up to date.
+    ///
+    /// Blocking: call it at start-up, not on a hot path.
+    /// - Throws: `BridgeError` (`.io`) when the folder or file cannot be created or opened.
+    public init(config: StoreConfig, logger: Logger = Logger(label: "dagbridge.store")) throws {
+        self.config = config
+        self.logger = logger
+        let dir = (config.path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            } catch {
+                throw BridgeError(.io, "cannot create the store folder '\(dir)'", cause: error)
+            }
+        }
+        var c = Configuration()
+        c.busyMode = .timeout(config.busyTimeout)
+        c.foreignKeysEnabled = false
+        let sync = config.durability == .full ? "FULL" : "NORMAL"
+        c.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync)")
+        }
+        do {
+            pool = try DatabasePool(path: config.path, configuration: c)
+            try Journal.migrator.migrate(pool)
+        } catch {
+            throw BridgeError(.io, "cannot open the store '\(config.path)' (check the path and its permissions)", cause: error)
+        }
+        writer = GroupCommitWriter(pool: pool)
+        try refreshCountersBlocking()
+    }
+
+    /// Opens a journal at `path` with default settings otherwise.
+    public convenience init(path: String, durability: StoreConfig.Durability = .full) throws {
+        try self.init(config: StoreConfig(path: path, durability: durability))
+    }
+
+    // MARK: Enqueue
+
+    /// Durably stores an event and its jobs in one transaction (shared with concurrent callers).
+    ///
+    /// Idempotent per (source, event id): when the event is already in the journal, nothing is
+    /// written and the ids of the jobs it produced the first time are returned.
+    /// An event with no jobs is not stored.
+    /// - Returns: the job ids, in the order of `jobs`.
+    public func enqueue(event: Event, jobs: [TriggerJob]) async throws -> [Int64] {
+        if jobs.isEmpty { return [] }
+        let row = PreparedEvent(event: event, jobs: jobs, now: Date().timeIntervalSince1970)
+        let (ids, created) = try await writer.submit { db in try Journal.insert(row, db) }
+        if created {
+            adjustActive(ids.count)
+            notifyNewJobs()
+        }
+        return ids
+    }
+
+    /// An event and its jobs encoded for the writer; encoding happens on the caller's task.
+    struct PreparedEvent: Sendable {
+        var source: String
+        var eventID: String
+        var receivedAt: Double
+        var envelope: String
+        var rawBody: Data
+        var jobs: [PreparedJob]
+        var now: Double
+
+        init(event: Event, jobs: [TriggerJob], now: Double) {
+            source = event.source
+            eventID = event.id
+            receivedAt = event.receivedAt.timeIntervalSince1970
+            envelope = JSONWriter.string(event.envelope)
+            rawBody = Data(event.rawBody)
+            self.jobs = jobs.map(PreparedJob.init)
+            self.now = now
+        }
+    }
+
+    struct PreparedJob: Sendable {
+        var rule, target, dagId, conf, dagRunId: String
+        var logicalDate, note, retry: String?
+
+        init(_ j: TriggerJob) {
+            rule = j.rule
+            target = j.target
+            dagId = j.dagId
+            conf = JSONWriter.string(j.conf)
+            dagRunId = j.dagRunId
+            logicalDate = j.logicalDate
+            note = j.note
+            retry = j.retry.map(Journal.encodeRetry)
+        }
+    }
+
+    static func insert(_ e: PreparedEvent, _ db: Database) throws -> ([Int64], Bool) {
+        let insEvent = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (source, event_id, received_at, envelope, raw_body) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (source, event_id) DO NOTHING
+                """)
+        try insEvent.execute(arguments: [e.source, e.eventID, e.receivedAt, e.envelope, e.rawBody])
+        if db.changesCount == 0 {
+            let existing = try Int64.fetchOne(
+                db, sql: "SELECT id FROM events WHERE source = ? AND event_id = ?", arguments: [e.source, e.eventID])
+            let ids = try Int64.fetchAll(
+                db, sql: "SELECT id FROM jobs WHERE event_ref = ? ORDER BY seq", arguments: [existing])
+            return (ids, false)
+        }
+        let eventRow = db.lastInsertedRowID
+        let insJob = try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (event_ref, seq, rule, target, dag_id, conf, dag_run_id, logical_date, note, retry,
+                    state, attempts, next_attempt_at, age_from, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
+                """)
+        var ids: [Int64] = []
+        ids.reserveCapacity(e.jobs.count)
+        for (i, j) in e.jobs.enumerated() {
+            try insJob.execute(arguments: [
+                eventRow, i, j.rule, j.target, j.dagId, j.conf, j.dagRunId, j.logicalDate, j.note, j.retry,
+                e.now, e.now, e.now, e.now,
+            ])
+            ids.append(db.lastInsertedRowID)
+        }
+        return (ids, true)
+    }
+
+    // MARK: Backpressure and notifications
+
+    /// `true` while pending + in-flight jobs are above ``StoreConfig/highWater``, until they fall
+    /// below ``StoreConfig/lowWater``.
+    public var isBackpressured: Bool { pressure.withLock { $0.on } }
+
+    /// Pending + in-flight jobs as this process counts them (the queue depth).
+    public var queueDepth: Int { pressure.withLock { $0.active } }
+
+    func adjustActive(_ delta: Int) {
+        let (high, low) = (config.highWater, config.lowWater)
+        pressure.withLock { p in
+            p.active = max(0, p.active + delta)
+            if !p.on, p.active > high { p.on = true } else if p.on, p.active < low { p.on = false }
+        }
+    }
+
+    private func setActive(_ n: Int) {
+        pressure.withLock { $0.active = 0 }
+        adjustActive(n)
+    }
+
+    /// Re-counts pending + in-flight jobs from the file (another process may have replayed jobs).
+    public func refreshCounters() async throws {
+        let n = try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'in_flight')") ?? 0
+        }
+        setActive(n)
+    }
+
+    private func refreshCountersBlocking() throws {
+        let n = try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'in_flight')") ?? 0
+        }
+        setActive(n)
+    }
+
+    /// Registers a handler called (on the writer's queue: keep it short) after new due jobs were committed.
+    public func onNewJobs(_ handler: @escaping @Sendable () -> Void) {
+        listeners.withLock { $0.append(handler) }
+    }
+
+    func notifyNewJobs() {
+        for h in listeners.withLock({ $0 }) { h() }
+    }
+
+    /// Counters of the group-commit writer.
+    public var writerStats: WriterStats { writer.stats }
+
+    // MARK: Encoding helpers
+
+    static func encodeRetry(_ r: RetryOverrides) -> String {
+        var o = JSONObject()
+        if let v = r.maxAttempts { o["max_attempts"] = .int(Int64(v)) }
+        if let v = r.maxAge { o["max_age"] = .double(v) }
+        if let v = r.initialBackoff { o["initial_backoff"] = .double(v) }
+        if let v = r.maxBackoff { o["max_backoff"] = .double(v) }
+        return JSONWriter.string(.object(o))
+    }
+
+    static func decodeRetry(_ s: String?) -> RetryOverrides? {
+        guard let s, let v = try? JSONParser.parse(s) else { return nil }
+        var r = RetryOverrides()
+        if let n = v["max_attempts"]?.doubleValue { r.maxAttempts = Int(n) }
+        r.maxAge = v["max_age"]?.doubleValue
+        r.initialBackoff = v["initial_backoff"]?.doubleValue
+        r.maxBackoff = v["max_backoff"]?.doubleValue
+        return r
+    }
+
+    static func date(_ d: Double) -> Date { Date(timeIntervalSince1970: d) }
+
+    static func decodeJob(_ row: Row) -> StoredJob {
+        let conf: JSONValue = (try? JSONParser.parse(row[5] as String)) ?? .null
+        let job = TriggerJob(
+            rule: row[2], target: row[3], dagId: row[4], conf: conf, dagRunId: row[6], logicalDate: row[7],
+            note: row[8], retry: decodeRetry(row[9]))
+        return StoredJob(
+            id: row[0], eventRef: row[1], job: job, state: JobState(rawValue: row[10]) ?? .pending, attempts: row[11],
+            nextAttemptAt: date(row[12]), ageFrom: date(row[13]), createdAt: date(row[14]), updatedAt: date(row[15]),
+            lastStatus: row[16], lastReason: row[17], replays: row[18])
+    }
+}

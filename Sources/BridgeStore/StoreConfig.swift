@@ -1,0 +1,91 @@
+public import BridgeConfig
+import BridgeCore
+
+/// Settings of the journal (the `store:` section of `dagbridge.yaml`).
+///
+/// Keys:
+/// - `path` (string, default `./var/dagbridge.sqlite`): the SQLite file; its folder is created when missing.
+/// - `durability` (`full` | `normal`, default `full`): SQLite `synchronous` mode. `full` syncs the
+///   write-ahead log on every (group) commit, so an accepted event survives a power cut; `normal`
+///   survives a process crash but may lose the last commits on power loss.
+/// - `retention` (duration, default `7d`): how long delivered and duplicate jobs (and their events)
+///   are kept. Dead jobs are kept until purged.
+/// - `high_water` (integer, default 10000): when pending + in-flight jobs exceed it, sources are told
+///   to slow down (webhook 503 + Retry-After, Kafka pauses).
+/// - `low_water` (integer, default 8000): backpressure clears when the queue falls below it.
+/// - `busy_timeout` (duration, default `5s`): how long a reader or the CLI waits for a lock.
+public struct StoreConfig: Sendable, Equatable {
+    /// SQLite `synchronous` setting.
+    public enum Durability: String, Sendable, Equatable, CaseIterable {
+        /// `synchronous = FULL`: every commit is on disk before `enqueue` returns.
+        case full
+        /// `synchronous = NORMAL`: commits survive a crash of the process, not of the machine.
+        case normal
+    }
+
+    /// The SQLite file.
+    public var path: String
+    /// SQLite `synchronous` mode.
+    public var durability: Durability
+    /// Seconds delivered/duplicate jobs are kept.
+    public var retention: Double
+    /// Backpressure starts above this many pending + in-flight jobs.
+    public var highWater: Int
+    /// Backpressure ends below this many pending + in-flight jobs.
+    public var lowWater: Int
+    /// Seconds to wait for a database lock.
+    public var busyTimeout: Double
+
+    /// The keys allowed under `store:`.
+    public static let keys = ["path", "durability", "retention", "high_water", "low_water", "busy_timeout"]
+
+    /// A configuration with the documented defaults, overridable per argument.
+    public init(
+        path: String = "./var/dagbridge.sqlite", durability: Durability = .full, retention: Double = 7 * 86400,
+        highWater: Int = 10_000, lowWater: Int = 8_000, busyTimeout: Double = 5
+    ) {
+        self.path = path
+        self.durability = durability
+        self.retention = retention
+        self.highWater = highWater
+        self.lowWater = lowWater
+        self.busyTimeout = busyTimeout
+    }
+
+    /// Reads the `store:` section; a missing section (nil) gives the defaults.
+    ///
+    /// Every problem is recorded in `diagnostics` (unknown keys with a did-you-mean suggestion,
+    /// bad values with what is expected); returns `nil` when there was any.
+    public static func parse(_ node: ConfigNode?, diagnostics: inout Diagnostics) -> StoreConfig? {
+        var config = StoreConfig()
+        guard let node, !node.isNull else { return config }
+        let before = diagnostics.items.count
+        guard node.checkKeys(keys, &diagnostics) else { return nil }
+        if let n = node["path"], let s = n.string(&diagnostics) {
+            if s.trimmingSpaces.isEmpty {
+                diagnostics.error("store path must not be empty", at: n)
+            } else {
+                config.path = s
+            }
+        }
+        if let n = node["durability"], let s = n.string(&diagnostics) {
+            if let d = Durability(rawValue: s.lowercased()) {
+                config.durability = d
+            } else {
+                diagnostics.error("durability must be 'full' or 'normal', found '\(s)'", at: n)
+            }
+        }
+        if let n = node["retention"], let d = n.duration(&diagnostics) {
+            if d <= 0 { diagnostics.error("retention must be longer than 0s", at: n) } else { config.retention = d }
+        }
+        if let n = node["busy_timeout"], let d = n.duration(&diagnostics) { config.busyTimeout = d }
+        if let n = node["high_water"], let v = n.int(&diagnostics, in: 1...Int(Int32.max)) { config.highWater = v }
+        if let n = node["low_water"], let v = n.int(&diagnostics, in: 0...Int(Int32.max)) { config.lowWater = v }
+        if config.lowWater > config.highWater {
+            diagnostics.error(
+                "low_water (\(config.lowWater)) must not be above high_water (\(config.highWater))",
+                at: node["low_water"] ?? node)
+        }
+        return diagnostics.items.count == before ? config : nil
+    }
+}
