@@ -177,9 +177,18 @@ extension Journal {
     ///   - actor: who asks (`user@host`).
     ///   - filters: what the operator typed, for the audit log.
     /// - Returns: one result per id, in order.
+    /// The default replay transform: the stored request as it was. A job whose trigger never
+    /// rendered (a render error at intake) has no request and needs re-rendering.
+    public static func storedRequest(_ job: StoredJob, _ event: StoredEvent) throws -> TriggerJob? {
+        if job.job.dagId.isEmpty {
+            throw BridgeError(.invalidInput, "its trigger never rendered (\(job.lastReason ?? "render error")); fix the rule and replay with --rerender --rules DIR")
+        }
+        return job.job
+    }
+
     public func replay(
         ids: [Int64], actor: String, filters: String, options: ReplayOptions = ReplayOptions(), now: Date = Date(),
-        transform: (StoredJob, StoredEvent) throws -> TriggerJob? = { job, _ in job.job }
+        transform: (StoredJob, StoredEvent) throws -> TriggerJob? = Journal.storedRequest
     ) async throws -> [DLQActionResult] {
         struct Plan: Sendable {
             var id: Int64

@@ -76,14 +76,31 @@ public final class Journal: JobStore {
     /// An event with no jobs is not stored.
     /// - Returns: the job ids, in the order of `jobs`.
     public func enqueue(event: Event, jobs: [TriggerJob]) async throws -> [Int64] {
-        if jobs.isEmpty { return [] }
-        let row = PreparedEvent(event: event, jobs: jobs, now: Date().timeIntervalSince1970)
-        let (ids, created) = try await writer.submit { db in try Journal.insert(row, db) }
-        if created {
+        try await enqueue(event: event, jobs: jobs, failures: [])
+    }
+
+    /// Like ``enqueue(event:jobs:)``, and stores each matched rule that could not render as a
+    /// dead job (state `dead`, reason "render error: …", run id `<rule>__<event id>`) in the same
+    /// transaction, so the event is kept and `dlq replay --rerender` can try again after a fix.
+    /// - Returns: the ids of `jobs` (not of the dead letters), in order.
+    public func enqueue(event: Event, jobs: [TriggerJob], failures: [RenderFailure]) async throws -> [Int64] {
+        if jobs.isEmpty && failures.isEmpty { return [] }
+        var row = PreparedEvent(event: event, jobs: jobs, now: Date().timeIntervalSince1970)
+        row.failures = failures.map { f in
+            PreparedFailure(rule: f.rule, target: f.target, dagRunId: RunID.defaultID(rule: f.rule, eventID: event.id), reason: "render error: \(f.reason)")
+        }
+        let prepared = row
+        let (ids, created) = try await writer.submit { db in try Journal.insert(prepared, db) }
+        if created, !ids.isEmpty {
             adjustActive(ids.count)
             notifyNewJobs()
         }
         return ids
+    }
+
+    /// A matched rule that did not render, stored as a dead job.
+    struct PreparedFailure: Sendable {
+        var rule, target, dagRunId, reason: String
     }
 
     /// An event and its jobs encoded for the writer; encoding happens on the caller's task.
@@ -94,6 +111,7 @@ public final class Journal: JobStore {
         var envelope: String
         var rawBody: Data
         var jobs: [PreparedJob]
+        var failures: [PreparedFailure] = []
         var now: Double
 
         init(event: Event, jobs: [TriggerJob], now: Double) {
@@ -152,6 +170,19 @@ public final class Journal: JobStore {
                 e.now, e.now, e.now, e.now,
             ])
             ids.append(db.lastInsertedRowID)
+        }
+        if !e.failures.isEmpty {
+            let insDead = try db.cachedStatement(
+                sql: """
+                    INSERT INTO jobs (event_ref, seq, rule, target, dag_id, conf, dag_run_id, state, attempts,
+                        next_attempt_at, age_from, created_at, updated_at, last_reason)
+                    VALUES (?, ?, ?, ?, '', 'null', ?, 'dead', 0, ?, ?, ?, ?, ?)
+                    """)
+            for (i, f) in e.failures.enumerated() {
+                try insDead.execute(arguments: [
+                    eventRow, e.jobs.count + i, f.rule, f.target, f.dagRunId, e.now, e.now, e.now, e.now, f.reason,
+                ])
+            }
         }
         return (ids, true)
     }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import BridgeConfig
+import BridgeRules
 import BridgeCore
 import BridgeStore
 import Foundation
@@ -188,10 +190,14 @@ struct DLQReplay: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if rerender {
-            throw Failure(
-                message: "--rerender is not available yet: this build has no rules engine (RuleSet); "
-                    + "replay without --rerender sends the stored request")
+        var ruleSet: RuleSet?
+        if rerender, let rules {
+            let loaded = RuleSetLoader.load(directory: rules)
+            guard let set = loaded.ruleSet else {
+                for d in loaded.diagnostics { printError(d.description) }
+                throw Failure(message: "the rules in \(rules) have errors; fix them before re-rendering")
+            }
+            ruleSet = set
         }
         let journal = try location.open()
         let (ids, selected) = try await selection.resolve(journal)
@@ -199,9 +205,24 @@ struct DLQReplay: AsyncParsableCommand {
             if json { DLQOutput.printJSON(.array([])) } else { print("no dead jobs match") }
             return
         }
-        let results = try await journal.replay(
-            ids: ids, actor: DLQActor.name(by), filters: selected,
-            options: ReplayOptions(newRunID: newRunID, rate: rate, dryRun: dryRun))
+        let results: [DLQActionResult]
+        if let ruleSet {
+            // Render again from the stored event with the current version of the job's rule.
+            results = try await journal.replay(
+                ids: ids, actor: DLQActor.name(by), filters: selected,
+                options: ReplayOptions(newRunID: newRunID, rate: rate, dryRun: dryRun, note: "rerender")
+            ) { stored, event in
+                guard let rule = ruleSet.rules.first(where: { $0.name == stored.job.rule }) else { return nil }
+                switch ruleSet.render(rule, event: event.event) {
+                case .success(let job): return job
+                case .failure(let error): throw error
+                }
+            }
+        } else {
+            results = try await journal.replay(
+                ids: ids, actor: DLQActor.name(by), filters: selected,
+                options: ReplayOptions(newRunID: newRunID, rate: rate, dryRun: dryRun))
+        }
         try DLQReport.finish(results, json: json, verb: dryRun ? "would replay" : "replayed")
     }
 }

@@ -16,6 +16,7 @@ struct Dagbridge: AsyncParsableCommand {
             TargetsCommand.self,
             DLQCommand.self,
             DispatchCommand.self,
+            ConfigCommand.self,
             VersionCommand.self,
         ]
     )
