@@ -206,10 +206,23 @@ private struct Parser {
     }
 
     mutating func popObject(base: Int) -> JSONObject {
-        let object = JSONObject(uncheckedKeys: Array(keyStack[base...]), values: Array(valueStack[base...]))
-        keyStack.removeSubrange(base...)
-        valueStack.removeSubrange(base...)
-        return object
+        JSONObject(uncheckedKeys: Self.moveOut(&keyStack, from: base, filler: ""), values: Self.moveOut(&valueStack, from: base, filler: .null))
+    }
+
+    /// Moves the top of a stack (from `base`, not empty) into a new array of exactly that size,
+    /// without the retain and release a copy followed by a removal would cost.
+    static func moveOut<T>(_ stack: inout [T], from base: Int, filler: T) -> [T] {
+        let n = stack.count - base
+        let out = stack.withUnsafeMutableBufferPointer { s in
+            [T](unsafeUninitializedCapacity: n) { buf, count in
+                buf.baseAddress!.moveInitialize(from: s.baseAddress! + base, count: n)
+                // The moved-from slots are refilled with a value that owns nothing, then dropped.
+                (s.baseAddress! + base).initialize(repeating: filler, count: n)
+                count = n
+            }
+        }
+        stack.removeLast(n)
+        return out
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -238,9 +251,7 @@ private struct Parser {
     }
 
     mutating func popArray(base: Int) -> [JSONValue] {
-        let items = Array(itemStack[base...])
-        itemStack.removeSubrange(base...)
-        return items
+        Self.moveOut(&itemStack, from: base, filler: .null)
     }
 
     // MARK: Selective parse
@@ -359,7 +370,7 @@ private struct Parser {
     /// ``parseString()``, so they are checked exactly as when parsed.
     mutating func skipString() throws(JSONParseError) -> Bool {
         let start = pos
-        var i = pos + 1
+        var i = plainASCII(from: pos + 1)
         while i < buf.count {
             let b = buf[i]
             if b == UInt8(ascii: "\"") {
@@ -379,7 +390,7 @@ private struct Parser {
         let start = pos
         pos += 1
         // Fast path: no escapes.
-        var i = pos
+        var i = plainASCII(from: pos)
         while i < buf.count {
             let b = buf[i]
             if b == UInt8(ascii: "\"") {
@@ -445,6 +456,22 @@ private struct Parser {
             }
         }
         throw error("unterminated string", at: start)
+    }
+
+    /// The first position at or after `i` that may hold a quote, a backslash, a control
+    /// character or a non-ASCII byte, skipping eight plain bytes at a time.
+    @inline(__always) func plainASCII(from start: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        while i + 8 <= buf.count {
+            let w = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            // Exact for the lowest special byte (borrows only run upwards), which is all the loop needs.
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
+            if special & highs != 0 { return i }
+            i += 8
+        }
+        return i
     }
 
     func validatedString(from: Int, to: Int, start: Int) throws(JSONParseError) -> String {
