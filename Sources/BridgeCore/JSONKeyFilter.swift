@@ -51,6 +51,9 @@ final class JSONKeyFilterNodes: Sendable {
     let nameStart: [Int]
     let nameBytes: [UInt8]
     let childNode: [Int]
+    /// Whether some name is not ASCII. Such a name can equal an ASCII key under `String`'s
+    /// canonical equivalence (U+212A KELVIN SIGN and "K"), which a byte comparison would miss.
+    let hasNonASCIINames: Bool
 
     init(_ children: [[(String, Int)]]) {
         var childStart: [Int] = []
@@ -69,6 +72,7 @@ final class JSONKeyFilterNodes: Sendable {
         }
         childStart.append(names.count)
         self.root = 0
+        hasNonASCIINames = nameBytes.contains { $0 >= 0x80 }
         self.childStart = childStart
         self.names = names
         self.nameStart = nameStart
@@ -84,6 +88,7 @@ final class JSONKeyFilterNodes: Sendable {
         nameStart = other.nameStart
         nameBytes = other.nameBytes
         childNode = other.childNode
+        hasNonASCIINames = other.hasNonASCIINames
     }
 
     func child(of node: Int, named key: String) -> Int? {

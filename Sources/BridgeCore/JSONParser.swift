@@ -281,7 +281,12 @@ private struct Parser {
                 if simple {
                     let raw = UnsafeRawBufferPointer(rebasing: buf[(keyStart + 1)..<(pos - 1)])
                     child = f.child(of: node, bytes: raw)
-                    if child != nil { key = String(decoding: raw, as: UTF8.self) }
+                    if child != nil {
+                        key = String(decoding: raw, as: UTF8.self)
+                    } else if f.hasNonASCIINames {
+                        key = String(decoding: raw, as: UTF8.self)
+                        child = f.child(of: node, named: key)
+                    }
                 } else {
                     let end = pos
                     pos = keyStart

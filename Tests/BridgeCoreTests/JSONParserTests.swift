@@ -89,6 +89,18 @@ import Testing
         #expect(try JSONParser.parse(Array(#"{"x":1}"#.utf8), keeping: JSONKeyFilter(paths: [["id"]]).child("nope")) == [:] as JSONValue)
     }
 
+    @Test func selectiveParseMatchesKeysAsStringsDo() throws {
+        // "\u{212A}" (KELVIN SIGN) and "K" are equal as Swift strings, so a full parse finds
+        // one under the other; the selective parse must keep the same members.
+        let text = Array(#"{"K":1,"A\u030A":2,"other":3}"#.utf8)
+        let full = try JSONParser.parse(text)
+        #expect(full["\u{212A}"] == 1)
+        let pruned = try JSONParser.parse(text, keeping: JSONKeyFilter(paths: [["\u{212A}"], ["\u{00C5}"]]))
+        #expect(pruned["\u{212A}"] == 1)
+        #expect(pruned["\u{00C5}"] == 2)
+        #expect(pruned["other"] == nil)
+    }
+
     @Test func parsesObjectsOfManyMembersWithDuplicates() throws {
         let members = (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
         let v = try JSONParser.parse("{\(members),\"k3\":99,\"k39\":-1}")
