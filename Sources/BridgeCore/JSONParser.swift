@@ -210,13 +210,28 @@ private struct Parser {
     }
 
     /// Moves the top of a stack (from `base`, not empty) into a new array of exactly that size,
-    /// without the retain and release a copy followed by a removal would cost.
-    static func moveOut<T>(_ stack: inout [T], from base: Int, filler: T) -> [T] {
+    /// without the retain and release a copy followed by a removal would cost. (Written per
+    /// element type: a generic version calls the unspecialized array allocator, which looks up
+    /// type metadata on every call.)
+    static func moveOut(_ stack: inout [JSONValue], from base: Int, filler: JSONValue) -> [JSONValue] {
         let n = stack.count - base
         let out = stack.withUnsafeMutableBufferPointer { s in
-            [T](unsafeUninitializedCapacity: n) { buf, count in
+            [JSONValue](unsafeUninitializedCapacity: n) { buf, count in
                 buf.baseAddress!.moveInitialize(from: s.baseAddress! + base, count: n)
                 // The moved-from slots are refilled with a value that owns nothing, then dropped.
+                (s.baseAddress! + base).initialize(repeating: filler, count: n)
+                count = n
+            }
+        }
+        stack.removeLast(n)
+        return out
+    }
+
+    static func moveOut(_ stack: inout [String], from base: Int, filler: String) -> [String] {
+        let n = stack.count - base
+        let out = stack.withUnsafeMutableBufferPointer { s in
+            [String](unsafeUninitializedCapacity: n) { buf, count in
+                buf.baseAddress!.moveInitialize(from: s.baseAddress! + base, count: n)
                 (s.baseAddress! + base).initialize(repeating: filler, count: n)
                 count = n
             }
