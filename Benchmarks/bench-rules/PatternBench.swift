@@ -16,15 +16,25 @@ func runPatternBenchmarks() {
     // 2000 distinct envelopes (several MB of JSONValue trees): every event starts cold in cache.
     let events = PatternBenchData.envelopes(count: 2000, ruleSpace: 100)
     let bytes = events.map { JSONWriter.bytes($0) }
+    // What a webhook route holds: the envelope fields as values, the body as received.
+    let bases = events.map { env -> JSONObject in
+        var o = env.objectValue!
+        o["body"] = nil
+        return o
+    }
+    let bodies = events.map { JSONWriter.bytes($0["body"]!) }
     let avgSize = bytes.reduce(0) { $0 + $1.count } / bytes.count
     print("envelopes: \(events.count) distinct, average \(avgSize) bytes of JSON")
     print("")
 
     let mixed100Rules = PatternBenchData.mixedRules(100)
     let mixed100 = PatternIndex(mixed100Rules)
-    // PATTERN_BENCH=mixed100|warm|exact10|parse: one scenario only (for profiling with perf).
+    crossCheckRaw(mixed100, events, bases, bodies)
+    // PATTERN_BENCH=mixed100|warm|exact10|parse|raw|filtered: one scenario only (for profiling with perf).
     if let only = getenv("PATTERN_BENCH").map({ String(cString: $0) }) {
         let r = only == "parse" ? measureParse(mixed100, bytes)
+            : only == "raw" ? measureRawBody(mixed100, bases, bodies)
+            : only == "filtered" ? measureFiltered(mixed100, bytes)
             : only == "exact10" ? measure(PatternIndex(PatternBenchData.exactPrefixRules(10)), events)
             : only == "warm" ? measure(mixed100, Array(events.prefix(64)))
             : measure(mixed100, events)
@@ -44,6 +54,8 @@ func runPatternBenchmarks() {
     rows.append(("(1b) same, 64 envelopes (cache-warm)", measure(mixed100, Array(events.prefix(64)))))
     rows.append(("(2) 10,000 rules, exact/prefix", measure(exact10k, events10k)))
     rows.append(("(3) parse bytes + match, 100 mixed rules", measureParse(mixed100, bytes)))
+    rows.append(("(3b) raw body bytes + match, 100 mixed", measureRawBody(mixed100, bases, bodies)))
+    rows.append(("(3c) filtered parse envelope + match", measureFiltered(mixed100, bytes)))
     printTable(rows)
 
     print("")
@@ -57,6 +69,8 @@ func runPatternBenchmarks() {
     printTable(scale)
     print("")
     print("targets: (1) >= 1,000,000/s, (2) >= 200,000/s, (3) >= 150,000/s per core")
+    print("(3) builds the whole envelope; (3b) is the webhook path (envelope fields as values, body raw);")
+    print("(3c) parses the whole raw envelope building only the fields the rules read")
 }
 
 struct PatternBenchResult {
@@ -103,6 +117,38 @@ private func crossCheck(_ index: PatternIndex, _ patterns: [Pattern], _ events: 
         let expected = patterns.indices.filter { patterns[$0].matches(env) }
         let got = index.matches(env)
         if got != expected { fatalError("index and reference disagree: \(got) vs \(expected) on \(env)") }
+    }
+}
+
+/// Fails loudly if matching a raw body disagrees with matching the parsed envelope.
+private func crossCheckRaw(_ index: PatternIndex, _ events: [JSONValue], _ bases: [JSONObject], _ bodies: [[UInt8]]) {
+    for i in 0..<min(events.count, 200) {
+        let expected = index.matches(events[i])
+        guard let got = try? index.matches(rawBody: bodies[i], envelopeBase: bases[i]), got == expected else {
+            fatalError("raw-body matching disagrees on \(events[i])")
+        }
+    }
+}
+
+/// (3b): the envelope fields are values, the body raw bytes parsed selectively.
+private func measureRawBody(_ index: PatternIndex, _ bases: [JSONObject], _ bodies: [[UInt8]]) -> PatternBenchResult {
+    var buffer: [Int] = []
+    buffer.reserveCapacity(64)
+    return run(count: bodies.count) { i in
+        do { try index.matches(rawBody: bodies[i], envelopeBase: bases[i], into: &buffer) } catch { return 0 }
+        return buffer.count
+    }
+}
+
+/// (3c): the whole envelope from raw bytes, parsed with the index's key filter.
+private func measureFiltered(_ index: PatternIndex, _ bytes: [[UInt8]]) -> PatternBenchResult {
+    var buffer: [Int] = []
+    buffer.reserveCapacity(64)
+    let filter = index.keyFilter
+    return run(count: bytes.count) { i in
+        guard let env = try? JSONParser.parse(bytes[i], keeping: filter) else { return 0 }
+        index.matches(env, into: &buffer)
+        return buffer.count
     }
 }
 

@@ -58,6 +58,13 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
+    /// An object from keys that are known to be distinct (parser fast path), values in the same order.
+    internal init(uncheckedKeys keys: [String], values: [JSONValue]) {
+        self.keys = keys
+        self.values = values
+        if keys.count > 16 { rebuildIndex() }
+    }
+
     /// Appends a member without checking for duplicates (parser fast path).
     /// A duplicate key keeps the last value, as JSON parsers conventionally do.
     internal mutating func appendUnchecked(_ key: String, _ value: JSONValue) {

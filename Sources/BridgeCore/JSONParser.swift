@@ -29,10 +29,35 @@ public struct JSONParser {
         }.get()
     }
 
-    static func parse(buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+    /// Parses a whole document but builds only the object members `filter` names.
+    ///
+    /// The rest is checked as strictly as by ``parse(_:)-(Collection<UInt8>)`` (the same documents
+    /// are rejected) without building values, which makes it several times cheaper when
+    /// only a few fields of a large document matter (matching rules against a body).
+    /// - Throws: ``JSONParseError`` with the position of the first problem.
+    public static func parse(_ bytes: some Collection<UInt8>, keeping filter: JSONKeyFilter) throws(JSONParseError) -> JSONValue {
+        let result: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: UnsafeRawBufferPointer(buf), filter: filter) }
+        }
+        if let result { return try result.get() }
+        let array = Array(bytes)
+        return try array.withUnsafeBytes { buf in
+            Result { () throws(JSONParseError) -> JSONValue in try parse(buffer: buf, filter: filter) }
+        }.get()
+    }
+
+    static func parse(buffer: UnsafeRawBufferPointer, filter: JSONKeyFilter? = nil) throws(JSONParseError) -> JSONValue {
         var p = Parser(buf: buffer)
+        p.keyStack.reserveCapacity(32)
+        p.valueStack.reserveCapacity(32)
+        p.itemStack.reserveCapacity(32)
         p.skipWhitespace()
-        let value = try p.parseValue(depth: 0)
+        let value: JSONValue
+        if let filter {
+            value = try p.parseFiltered(depth: 0, filter.nodes, node: filter.nodes.root)
+        } else {
+            value = try p.parseValue(depth: 0)
+        }
         p.skipWhitespace()
         if p.pos != buffer.count { throw p.error("unexpected content after the JSON value") }
         return value
@@ -56,6 +81,11 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 private struct Parser {
     let buf: UnsafeRawBufferPointer
     var pos = 0
+    /// Members and elements of the containers being parsed, innermost last; a finished
+    /// container takes its slice in one exactly sized allocation instead of growing its own arrays.
+    var keyStack: [String] = []
+    var valueStack: [JSONValue] = []
+    var itemStack: [JSONValue] = []
 
     init(buf: UnsafeRawBufferPointer) { self.buf = buf }
 
@@ -112,56 +142,275 @@ private struct Parser {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
         pos += 1
-        var object = JSONObject()
         skipWhitespace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
             pos += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        let base = keyStack.count
+        var positions: [String: Int]? = nil
         while true {
             skipWhitespace()
             guard pos < buf.count else { throw error("unexpected end of input in object") }
             guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
             let key = try parseString()
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
-            pos += 1
-            skipWhitespace()
+            try expectColon()
             let value = try parseValue(depth: depth)
-            object.appendUnchecked(key, value)
-            skipWhitespace()
-            guard pos < buf.count else { throw error("unexpected end of input in object") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-            throw error("expected ',' or '}' in object")
+            push(key, value, base: base, positions: &positions)
+            if try endOfObject() { return .object(popObject(base: base)) }
         }
+    }
+
+    /// Skips whitespace and the `:` after a key, and the whitespace after it.
+    @inline(__always) mutating func expectColon() throws(JSONParseError) {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
+        pos += 1
+        skipWhitespace()
+    }
+
+    /// After a member: `true` at the closing brace, `false` after a comma.
+    @inline(__always) mutating func endOfObject() throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard pos < buf.count else { throw error("unexpected end of input in object") }
+        if buf[pos] == UInt8(ascii: ",") { pos += 1; return false }
+        if buf[pos] == UInt8(ascii: "}") { pos += 1; return true }
+        throw error("expected ',' or '}' in object")
+    }
+
+    /// Adds a member of the object whose members start at `base`; a duplicate key keeps its
+    /// first position and the last value, as ``JSONObject``'s subscript does.
+    @inline(__always)
+    mutating func push(_ key: String, _ value: JSONValue, base: Int, positions: inout [String: Int]?) {
+        let n = keyStack.count - base
+        if n < 16 {
+            let len = key.utf8.count
+            for i in base..<keyStack.count where keyStack[i].utf8.count == len && keyStack[i] == key {
+                valueStack[i] = value
+                return
+            }
+        } else {
+            if positions == nil {
+                var p = [String: Int](minimumCapacity: 2 * n)
+                for i in base..<keyStack.count { p[keyStack[i]] = i }
+                positions = p
+            }
+            if let i = positions![key] {
+                valueStack[i] = value
+                return
+            }
+            positions![key] = keyStack.count
+        }
+        keyStack.append(key)
+        valueStack.append(value)
+    }
+
+    mutating func popObject(base: Int) -> JSONObject {
+        JSONObject(uncheckedKeys: Self.moveOut(&keyStack, from: base, filler: ""), values: Self.moveOut(&valueStack, from: base, filler: .null))
+    }
+
+    /// Moves the top of a stack (from `base`, not empty) into a new array of exactly that size,
+    /// without the retain and release a copy followed by a removal would cost. (Written per
+    /// element type: a generic version calls the unspecialized array allocator, which looks up
+    /// type metadata on every call.)
+    static func moveOut(_ stack: inout [JSONValue], from base: Int, filler: JSONValue) -> [JSONValue] {
+        let n = stack.count - base
+        let out = stack.withUnsafeMutableBufferPointer { s in
+            [JSONValue](unsafeUninitializedCapacity: n) { buf, count in
+                buf.baseAddress!.moveInitialize(from: s.baseAddress! + base, count: n)
+                // The moved-from slots are refilled with a value that owns nothing, then dropped.
+                (s.baseAddress! + base).initialize(repeating: filler, count: n)
+                count = n
+            }
+        }
+        stack.removeLast(n)
+        return out
+    }
+
+    static func moveOut(_ stack: inout [String], from base: Int, filler: String) -> [String] {
+        let n = stack.count - base
+        let out = stack.withUnsafeMutableBufferPointer { s in
+            [String](unsafeUninitializedCapacity: n) { buf, count in
+                buf.baseAddress!.moveInitialize(from: s.baseAddress! + base, count: n)
+                (s.baseAddress! + base).initialize(repeating: filler, count: n)
+                count = n
+            }
+        }
+        stack.removeLast(n)
+        return out
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
         if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
         pos += 1
-        var items: [JSONValue] = []
         skipWhitespace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
             pos += 1
-            return .array(items)
+            return .array([])
         }
+        let base = itemStack.count
         while true {
             skipWhitespace()
-            items.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard pos < buf.count else { throw error("unexpected end of input in array") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
-            throw error("expected ',' or ']' in array")
+            itemStack.append(try parseValue(depth: depth))
+            if try endOfArray() { return .array(popArray(base: base)) }
         }
+    }
+
+    /// After an element: `true` at the closing bracket, `false` after a comma.
+    @inline(__always) mutating func endOfArray() throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard pos < buf.count else { throw error("unexpected end of input in array") }
+        if buf[pos] == UInt8(ascii: ",") { pos += 1; return false }
+        if buf[pos] == UInt8(ascii: "]") { pos += 1; return true }
+        throw error("expected ',' or ']' in array")
+    }
+
+    mutating func popArray(base: Int) -> [JSONValue] {
+        Self.moveOut(&itemStack, from: base, filler: .null)
+    }
+
+    // MARK: Selective parse
+
+    /// Parses a value keeping, in objects, only the members the filter names below `node`.
+    mutating func parseFiltered(depth: Int, _ f: JSONKeyFilterNodes, node: Int) throws(JSONParseError) -> JSONValue {
+        guard pos < buf.count else { throw error("unexpected end of input, expected a value") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return .object(JSONObject())
+            }
+            let base = keyStack.count
+            var positions: [String: Int]? = nil
+            while true {
+                skipWhitespace()
+                guard pos < buf.count else { throw error("unexpected end of input in object") }
+                guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
+                let keyStart = pos
+                let simple = try skipString()
+                var child: Int?
+                var key = ""
+                if simple {
+                    let raw = UnsafeRawBufferPointer(rebasing: buf[(keyStart + 1)..<(pos - 1)])
+                    child = f.child(of: node, bytes: raw)
+                    if child != nil {
+                        key = String(decoding: raw, as: UTF8.self)
+                    } else if f.hasNonASCIINames {
+                        key = String(decoding: raw, as: UTF8.self)
+                        child = f.child(of: node, named: key)
+                    }
+                } else {
+                    let end = pos
+                    pos = keyStart
+                    key = try parseString()
+                    pos = end
+                    child = f.child(of: node, named: key)
+                }
+                try expectColon()
+                if let child {
+                    let value = try parseFiltered(depth: depth + 1, f, node: child)
+                    push(key, value, base: base, positions: &positions)
+                } else {
+                    try skipValue(depth: depth + 1)
+                }
+                if try endOfObject() { return .object(popObject(base: base)) }
+            }
+        case UInt8(ascii: "["):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return .array([])
+            }
+            let base = itemStack.count
+            while true {
+                skipWhitespace()
+                itemStack.append(try parseFiltered(depth: depth + 1, f, node: node))
+                if try endOfArray() { return .array(popArray(base: base)) }
+            }
+        default:
+            return try parseValue(depth: depth)
+        }
+    }
+
+    /// Checks a value as ``parseValue(depth:)`` would, without building it.
+    mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard pos < buf.count else { throw error("unexpected end of input, expected a value") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard pos < buf.count else { throw error("unexpected end of input in object") }
+                guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
+                _ = try skipString()
+                try expectColon()
+                try skipValue(depth: depth + 1)
+                if try endOfObject() { return }
+            }
+        case UInt8(ascii: "["):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                if try endOfArray() { return }
+            }
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = pos
+            let isInteger = try scanNumber()
+            // Short integers are always in range; anything else is converted to apply the range check.
+            if !isInteger || pos - start > 18 { _ = try makeNumber(from: start, isInteger: isInteger) }
+        default:
+            throw error("unexpected character '\(Self.printable(buf[pos]))', expected a value")
+        }
+    }
+
+    /// Moves past a string, checking it; `true` when it is plain ASCII without escapes
+    /// (its bytes between the quotes are then its text). Other strings go through
+    /// ``parseString()``, so they are checked exactly as when parsed.
+    mutating func skipString() throws(JSONParseError) -> Bool {
+        let start = pos
+        var i = plainASCII(from: pos + 1)
+        while i < buf.count {
+            let b = buf[i]
+            if b == UInt8(ascii: "\"") {
+                pos = i + 1
+                return true
+            }
+            if b == UInt8(ascii: "\\") || b >= 0x80 { break }
+            if b < 0x20 { throw error("control character in string (escape it)", at: i) }
+            i += 1
+        }
+        guard i < buf.count else { throw error("unterminated string", at: start) }
+        _ = try parseString()
+        return false
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
         let start = pos
         pos += 1
         // Fast path: no escapes.
-        var i = pos
+        var i = plainASCII(from: pos)
         while i < buf.count {
             let b = buf[i]
             if b == UInt8(ascii: "\"") {
@@ -229,6 +478,22 @@ private struct Parser {
         throw error("unterminated string", at: start)
     }
 
+    /// The first position at or after `i` that may hold a quote, a backslash, a control
+    /// character or a non-ASCII byte, skipping eight plain bytes at a time.
+    @inline(__always) func plainASCII(from start: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        while i + 8 <= buf.count {
+            let w = UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+            // Exact for the lowest special byte (borrows only run upwards), which is all the loop needs.
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
+            if special & highs != 0 { return i }
+            i += 8
+        }
+        return i
+    }
+
     func validatedString(from: Int, to: Int, start: Int) throws(JSONParseError) -> String {
         let slice = UnsafeRawBufferPointer(rebasing: buf[from..<to])
         var ascii = true
@@ -263,6 +528,12 @@ private struct Parser {
 
     mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = pos
+        let isInteger = try scanNumber()
+        return try makeNumber(from: start, isInteger: isInteger)
+    }
+
+    /// Moves past a number, checking its syntax; `true` when it has no fraction or exponent.
+    mutating func scanNumber() throws(JSONParseError) -> Bool {
         var isInteger = true
         if buf[pos] == UInt8(ascii: "-") { pos += 1 }
         guard pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) else {
@@ -293,6 +564,10 @@ private struct Parser {
             }
             while pos < buf.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(buf[pos]) { pos += 1 }
         }
+        return isInteger
+    }
+
+    func makeNumber(from start: Int, isInteger: Bool) throws(JSONParseError) -> JSONValue {
         let text = UnsafeRawBufferPointer(rebasing: buf[start..<pos])
         if isInteger, text.count <= 18 {
             var v: Int64 = 0

@@ -63,15 +63,17 @@ extension PatternIndexStorage {
                 }
                 return
             }
-            // Small objects: compare lengths before text, which rules out most keys without a call.
-            // Values are passed from the array's buffer, borrowed rather than copied.
+            // Small objects: each key is read once and compared by length before text, which rules
+            // out most children without a call. (Keys are distinct, so the walk order does not matter.)
             o.keys.withUnsafeBufferPointer { keys in
                 o.values.withUnsafeBufferPointer { values in
-                    for i in lo..<hi {
-                        let n = childKeyLengths[i]
-                        for j in keys.indices where keys[j].utf8.count == n && keys[j] == childKeys[i] {
-                            walk(Int(childNodes[i]), values[j], s, underArray: underArray)
-                            break
+                    childKeyLengths.withUnsafeBufferPointer { lengths in
+                        for j in keys.indices {
+                            let n = keys[j].utf8.count
+                            for i in lo..<hi where lengths[i] == n && keys[j] == childKeys[i] {
+                                walk(Int(childNodes[i]), values[j], s, underArray: underArray)
+                                break
+                            }
                         }
                     }
                 }

@@ -51,8 +51,14 @@ final class PatternIndexStorage: Sendable {
 
     var disjunctCount: Int { disjPattern.count }
 
+    /// The envelope fields any condition reads, and those below `body`, for selective parsing.
+    let keyFilter: JSONKeyFilter
+    let bodyFilter: JSONKeyFilter
+
     init(_ patterns: [Pattern]) {
         self.patterns = patterns
+        keyFilter = JSONKeyFilter(paths: patterns.flatMap { $0.conditions.map(\.path) })
+        bodyFilter = keyFilter.child("body")
 
         var trie: [[String: Int]] = [[:]]
         var trieOrder: [[String]] = [[]]

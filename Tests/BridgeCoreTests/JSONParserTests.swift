@@ -43,6 +43,76 @@ import Testing
         #expect(try JSONParser.parse(JSONWriter.string(v)) == v)
     }
 
+    static let invalidDocuments = [
+        "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"abc", "tru", "{\"a\" 1}", "[1] x",
+        "\"\\ud800\"", "\"a\u{01}b\"", "\"\\x\"", "1e", "{1:2}",
+        // Problems inside members a filter drops must still be found.
+        #"{"skip":[1,]}"#, #"{"skip":{"a":01}}"#, #"{"skip":"\ud800"}"#, #"{"skip":1e999}"#,
+        #"{"skip":"a\#u{01}b"}"#, #"{"skip":nul}"#, #"{"sk\x":1}"#, #"{"keep":{"skip":[}}"#,
+    ]
+
+    @Test(arguments: invalidDocuments)
+    func selectiveParseRejectsWhatParseRejects(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+        let filter = JSONKeyFilter(paths: [["keep", "a"]])
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8), keeping: filter) }
+    }
+
+    @Test func selectiveParseRejectsInvalidUTF8InDroppedMembers() {
+        let bytes: [UInt8] = Array(#"{"skip":""#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes, keeping: JSONKeyFilter(paths: [["keep"]])) }
+        let deep = Array(("{\"skip\":" + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "}").utf8)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(deep, keeping: JSONKeyFilter(paths: [["keep"]])) }
+    }
+
+    @Test func selectiveParseKeepsOnlyNamedMembers() throws {
+        let text = #"""
+            {"a":{"b":1,"c":[{"d":"x","e":2},3,{"f":{"g":true}}],"h":null},"i":"drop","k\u00e9":[1,{"z":1}],
+             "j":{"deep":[1e5,"s\n"]},"a":{"b":2,"b":3}}
+            """#
+        let filter = JSONKeyFilter(paths: [["a", "b"], ["a", "c", "d"], ["a", "c", "f"], ["ké"], ["j"]])
+        let pruned = try JSONParser.parse(Array(text.utf8), keeping: filter)
+        // The later duplicate `a` replaces the first (as in a full parse), keeping its position.
+        let expected = try JSONParser.parse(#"{"a":{"b":3},"ké":[1,{}],"j":{}}"#)
+        #expect(pruned == expected)
+        #expect(JSONWriter.string(pruned) == #"{"a":{"b":3},"ké":[1,{}],"j":{}}"#)
+        let full = try JSONParser.parse(text)
+        let kept = try JSONParser.parse(Array(text.utf8), keeping: JSONKeyFilter(paths: [["a", "c", "d"]]))
+        #expect(kept["a"]?["c"] == nil)  // the later `a` has no `c`
+        #expect(full["a"]?["b"] == .int(3))
+        let arrays = try JSONParser.parse(Array(#"[{"a":{"b":1,"c":2}},[{"a":5}]]"#.utf8), keeping: JSONKeyFilter(paths: [["a", "b"]]))
+        #expect(arrays == [["a": ["b": 1]], [["a": 5]]] as JSONValue)
+        #expect(try JSONParser.parse(Array("7".utf8), keeping: JSONKeyFilter(paths: [])) == 7)
+        let child = JSONKeyFilter(paths: [["body", "x"], ["id"]]).child("body")
+        #expect(try JSONParser.parse(Array(#"{"x":1,"y":2,"body":{"x":3}}"#.utf8), keeping: child) == ["x": 1] as JSONValue)
+        #expect(try JSONParser.parse(Array(#"{"x":1}"#.utf8), keeping: JSONKeyFilter(paths: [["id"]]).child("nope")) == [:] as JSONValue)
+    }
+
+    @Test func selectiveParseMatchesKeysAsStringsDo() throws {
+        // "\u{212A}" (KELVIN SIGN) and "K" are equal as Swift strings, so a full parse finds
+        // one under the other; the selective parse must keep the same members.
+        let text = Array(#"{"K":1,"A\u030A":2,"other":3}"#.utf8)
+        let full = try JSONParser.parse(text)
+        #expect(full["\u{212A}"] == 1)
+        let pruned = try JSONParser.parse(text, keeping: JSONKeyFilter(paths: [["\u{212A}"], ["\u{00C5}"]]))
+        #expect(pruned["\u{212A}"] == 1)
+        #expect(pruned["\u{00C5}"] == 2)
+        #expect(pruned["other"] == nil)
+    }
+
+    @Test func parsesObjectsOfManyMembersWithDuplicates() throws {
+        let members = (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
+        let v = try JSONParser.parse("{\(members),\"k3\":99,\"k39\":-1}")
+        let o = try #require(v.objectValue)
+        #expect(o.count == 40)
+        #expect(o["k3"] == 99)
+        #expect(o["k39"] == -1)
+        #expect(o.keys.first == "k0")
+        let small = try JSONParser.parse(#"{"a":1,"b":[{"a":2,"a":3}],"a":4}"#)
+        #expect(JSONWriter.string(small) == #"{"a":4,"b":[{"a":3}]}"#)
+    }
+
     @Test func numericEqualityAcrossForms() throws {
         #expect(try JSONParser.parse("300") == JSONParser.parse("300.0"))
         #expect(try JSONParser.parse("300") == JSONParser.parse("3.0e2"))

@@ -156,6 +156,15 @@ struct PatternIndexTests {
                 for i in extra.prefix(3) { Issue.record("differs on pattern \(i): \(sources[i])") }
                 return
             }
+            // The webhook path: envelope fields as values, the body raw (selectively parsed).
+            var base = try #require(env.objectValue)
+            let body = base["body"] ?? .null
+            base["body"] = nil
+            let raw = try index.matches(rawBody: JSONWriter.bytes(body), envelopeBase: base)
+            #expect(raw == expected, "raw body \(body)")
+            // The whole envelope parsed with the index's key filter.
+            let filtered = try JSONParser.parse(JSONWriter.bytes(env), keeping: index.keyFilter)
+            #expect(index.matches(filtered) == expected, "filtered \(env)")
             for i in expected.prefix(3) { #expect(patterns[i].explain(env) == nil) }
             if let miss = patterns.indices.first(where: { !expected.contains($0) }) {
                 #expect(patterns[miss].explain(env) != nil)
@@ -188,6 +197,32 @@ struct PatternIndexTests {
         #expect(index.matches(json(#"{"source":"github","body":{"n":42}}"#)) == [42])
         #expect(index.matches(json(#"{"source":"gitlab","body":{"n":42}}"#)) == [])
         #expect(index.matches(json(#"{"source":"github","body":{"n":[1,2.0,3]}}"#)) == [1, 2, 3])
+    }
+
+    @Test func rawBodyMatchesLikeTheParsedEnvelope() throws {
+        let ps = try [
+            #"{"source":["github"],"body":{"repository":{"name":["r1"]}}}"#,
+            #"{"body":{"commits":{"author":{"name":["dev"]}}}}"#,
+            #"{"body":{"size":[{"numeric":[">",3]}],"deleted":[{"exists":false}]}}"#,
+            #"{"body":{"k\u00e9y":["v"]}}"#,
+        ].map(pattern)
+        let index = PatternIndex(ps)
+        let base = try #require(json(#"{"id":"1","source":"github","headers":{}}"#).objectValue)
+        let body = Array(#"""
+            {"skip":{"deep":[1,2,{"x":"y\"z"}],"é":"ü"},"repository":{"id":7,"name":"r1","extra":[true,null]},
+             "commits":[{"author":{"name":"bot"}},{"author":{"name":"dev"},"message":"m"}],"size":4,"kéy":"v"}
+            """#.utf8)
+        #expect(try index.matches(rawBody: body, envelopeBase: base) == [0, 1, 2, 3])
+        var env = base
+        env["body"] = try JSONParser.parse(body)
+        #expect(index.matches(.object(env)) == [0, 1, 2, 3])
+        // A `body` already in the base is replaced; a body that is not an object matches no body field.
+        var stale = base
+        stale["body"] = json(#"{"size":9}"#)
+        #expect(try index.matches(rawBody: Array(#""text""#.utf8), envelopeBase: stale) == [])
+        var hits = [5]
+        #expect(throws: JSONParseError.self) { try index.matches(rawBody: Array(#"{"size":4,}"#.utf8), envelopeBase: base, into: &hits) }
+        #expect(hits.isEmpty)
     }
 
     @Test func concurrentMatchingIsSafe() async throws {

@@ -1,0 +1,34 @@
+public import BridgeCore
+
+extension PatternIndex {
+    /// The envelope fields the indexed patterns read (for ``JSONParser/parse(_:keeping:)``).
+    ///
+    /// Matching an envelope parsed with this filter gives the same result as matching the
+    /// fully parsed envelope: only the members on these paths can affect a pattern.
+    public var keyFilter: JSONKeyFilter { storage.keyFilter }
+
+    /// Matches an envelope whose `body` is still raw JSON bytes, into a reused buffer (cleared first).
+    ///
+    /// The body is parsed selectively: only the members the patterns read are built; the
+    /// rest is checked as strictly as ``JSONParser/parse(_:)-(Collection<UInt8>)`` does but never
+    /// turned into values. The result equals `matches(envelope)` where `envelope` is
+    /// `envelopeBase` with `body` set to the fully parsed bytes.
+    /// - Parameters:
+    ///   - rawBody: the body as received (UTF-8 JSON).
+    ///   - envelopeBase: the other envelope fields (`id`, `source`, `headers`, …); a `body` in it is replaced.
+    /// - Throws: ``JSONParseError`` when the body is not valid JSON (`result` is then empty).
+    public func matches(rawBody: some Collection<UInt8>, envelopeBase: JSONObject, into result: inout [Int]) throws(JSONParseError) {
+        result.removeAll(keepingCapacity: true)
+        var envelope = envelopeBase
+        envelope["body"] = try JSONParser.parse(rawBody, keeping: storage.bodyFilter)
+        matches(.object(envelope), into: &result)
+    }
+
+    /// Indices (ascending) of the patterns matching an envelope whose `body` is raw JSON bytes.
+    /// - Throws: ``JSONParseError`` when the body is not valid JSON.
+    public func matches(rawBody: some Collection<UInt8>, envelopeBase: JSONObject) throws(JSONParseError) -> [Int] {
+        var result: [Int] = []
+        try matches(rawBody: rawBody, envelopeBase: envelopeBase, into: &result)
+        return result
+    }
+}
