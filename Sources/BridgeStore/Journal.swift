@@ -152,7 +152,7 @@ public final class Journal: JobStore {
             let existing = try Int64.fetchOne(
                 db, sql: "SELECT id FROM events WHERE source = ? AND event_id = ?", arguments: [e.source, e.eventID])
             let ids = try Int64.fetchAll(
-                db, sql: "SELECT id FROM jobs WHERE event_ref = ? ORDER BY seq", arguments: [existing])
+                db, sql: "SELECT id FROM jobs WHERE event_ref = ? AND dag_id != '' ORDER BY seq", arguments: [existing])
             return (ids, false)
         }
         let eventRow = db.lastInsertedRowID
