@@ -1,6 +1,8 @@
 import ArgumentParser
 import BridgeAirflow
 import BridgeCore
+import BridgeConfig
+import BridgeRules
 import Foundation
 
 /// `dagbridge targets check`
@@ -28,8 +30,33 @@ struct TargetsCheckCommand: AsyncParsableCommand {
     @Option(name: .customLong("target"), help: "Check only this target (repeatable; default all).")
     var only: [String] = []
 
+    @Option(name: .long, help: "A rules folder: also check every DAG its rules trigger, on the rule's target.")
+    var rules: String?
+
+    /// DAGs the rules trigger, by target (constant dag_ids), and rules whose dag_id is a template.
+    func dagsFromRules() throws -> (dags: [String: [String]], templated: [String: [String]]) {
+        guard let rules else { return ([:], [:]) }
+        let loaded = RuleSetLoader.load(directory: rules)
+        guard let set = loaded.ruleSet else {
+            for d in loaded.diagnostics { printError(d.description) }
+            throw ValidationError("the rules in '\(rules)' have errors (dagbridge rules check --rules \(rules))")
+        }
+        var dags: [String: [String]] = [:]
+        var templated: [String: [String]] = [:]
+        for rule in set.rules {
+            let t = rule.trigger
+            if t.dagId.isConstant {
+                if !(dags[t.target] ?? []).contains(t.dagId.text) { dags[t.target, default: []].append(t.dagId.text) }
+            } else {
+                templated[t.target, default: []].append(rule.name)
+            }
+        }
+        return (dags, templated)
+    }
+
     func run() async throws {
         let targets = try options.loadTargets()
+        let fromRules = try dagsFromRules()
         for name in only where targets[name] == nil {
             throw ValidationError("no target '\(name)' in \(options.config) (targets: \(targets.keys.sorted().joined(separator: ", ")))")
         }
@@ -62,7 +89,12 @@ struct TargetsCheckCommand: AsyncParsableCommand {
                 problems += 1
                 continue
             }
-            for dag in dags {
+            for rule in fromRules.templated[name] ?? [] {
+                rows.append([name, "rule \(rule)", "skip", "dag_id is a template: DAGs known only per event"])
+            }
+            var checkDags = dags
+            for dag in fromRules.dags[name] ?? [] where !checkDags.contains(dag) { checkDags.append(dag) }
+            for dag in checkDags {
                 switch await client.getDAG(dag) {
                 case .found(let json):
                     let paused = json["is_paused"].flatMap { v -> Bool? in if case .bool(let b) = v { return b } else { return nil } }

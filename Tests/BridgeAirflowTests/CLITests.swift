@@ -89,4 +89,27 @@ struct CLITests {
         #expect(bad.out.contains("DAG missing       FAIL    not found on this target"), "\(bad.out)")
         #expect(bad.out.contains("3 problems found"), "\(bad.out)")
     }
+
+    @Test func targetsCheckTakesTheDAGsTheRulesTrigger() async throws {
+        let server = try await FakeServer.start()
+        let (dir, path) = try config(server)
+        defer { _ = dir }
+        let rules = (path as NSString).deletingLastPathComponent + "/rules"
+        try FileManager.default.createDirectory(atPath: rules, withIntermediateDirectories: true)
+        try """
+        rules:
+          - name: a
+            trigger: { target: local, dag_id: ok }
+          - name: b
+            trigger: { target: local, dag_id: paused }
+          - name: c
+            trigger: { target: local, dag_id: "x_{{ body.kind | slug }}" }
+        """.write(toFile: rules + "/r.yaml", atomically: true, encoding: .utf8)
+        let r = try await dagbridge(
+            ["targets", "check", "--config", path, "--target", "local", "--rules", rules], env: ["CLI_TEST_TOKEN": "cli-secret"])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.out.contains("DAG ok"), "\(r.out)")
+        #expect(r.out.contains("DAG paused        FAIL    paused"), "\(r.out)")
+        #expect(r.out.contains("rule c") && r.out.contains("dag_id is a template"), "\(r.out)")
+    }
 }
