@@ -22,6 +22,9 @@ run: build
 
 test: build
 	@scripts/setup.sh --test
+	@echo "== Apache Airflow testbeds (cached venvs; the first run installs them from PyPI)"
+	scripts/airflow-testbed.sh install 3.3.2
+	scripts/airflow-testbed.sh install 2.11.2
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@echo "== example rules validate"
