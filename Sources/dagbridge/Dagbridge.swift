@@ -17,6 +17,7 @@ struct Dagbridge: AsyncParsableCommand {
             DLQCommand.self,
             DispatchCommand.self,
             ConfigCommand.self,
+            ServeCommand.self,
             VersionCommand.self,
         ]
     )

@@ -1,0 +1,115 @@
+import BridgeAirflow
+import BridgeConfig
+import BridgeCore
+import BridgeHTTP
+import BridgeRules
+public import BridgeStore
+import Foundation
+public import Hummingbird
+public import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The assembled service: journal, HTTP client, Airflow targets, dispatcher, rules (with
+/// reload), webhook routes, health, readiness and metrics, as one `ServiceGroup`.
+///
+/// Shutdown order (reverse of start): readiness fails first, then the HTTP server stops
+/// accepting and finishes its requests, the dispatcher drains up to `server.shutdown_timeout`,
+/// the rules watcher stops, and the HTTP client and journal close last.
+public struct DagbridgeService: Sendable {
+    public let config: ServiceConfig
+    public let journal: Journal
+    public let dispatcher: Dispatcher
+    public let rules: RuleSetHolder
+    public let metrics: BridgeMetrics
+    public let readiness: Readiness
+    let http: HTTPClient
+    let reloader: RulesReloader
+    let logger: Logger
+
+    /// Builds every component from a validated configuration.
+    /// - Throws: when the journal cannot be opened, the rules do not load, or a target's auth cannot work.
+    public init(config: ServiceConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        let loaded = RuleSetLoader.load(
+            directory: config.rules.path,
+            options: .init(targets: Set(config.targets.keys), sources: Set(config.webhooks.map(\.name)), maxConfBytes: config.rules.maxConfBytes))
+        guard let ruleSet = loaded.ruleSet else {
+            throw BridgeError(.config, "the rules in \(config.rules.path) have errors:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        journal = try Journal(config: config.store, logger: logger)
+        http = try HTTPClient(logger: logger)
+        let targets = try AirflowTargets(config.targets, client: http)
+        dispatcher = Dispatcher(
+            journal: journal, targets: DispatchTarget.all(targets),
+            options: Dispatcher.Options(shutdownDeadline: config.server.shutdownTimeout), logger: logger)
+        rules = RuleSetHolder(ruleSet)
+        metrics = BridgeMetrics()
+        readiness = Readiness()
+        reloader = RulesReloader(config: config, holder: rules, watch: config.rules.watch, logger: logger)
+    }
+
+    /// The Hummingbird application with every route; its services are the journal/HTTP
+    /// resources, the dispatcher and the rules watcher (the server itself runs last).
+    public func makeApplication() -> some ApplicationProtocol {
+        let router = Router()
+        let ingress = WebhookIngress(sources: config.webhooks, rules: rules, store: journal, metrics: metrics, logger: logger)
+        router.addWebhookRoutes(ingress)
+        router.addOperationsRoutes(self)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(config.server.host, port: config.server.port), serverName: "dagbridge"),
+            services: [Resources(http: http, logger: logger), dispatcher, reloader],
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM/SIGINT, then shuts down gracefully in the documented order.
+    public func run() async throws {
+        let app = makeApplication()
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: app), .init(service: ReadinessGate(readiness: readiness, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Whether the service should receive traffic.
+public final class Readiness: Sendable {
+    // Mutex around the shutting-down flag, read by /readyz.
+    private let stopping = Mutex(false)
+
+    public init() {}
+
+    /// `true` once graceful shutdown began.
+    public var isShuttingDown: Bool { stopping.withLock { $0 } }
+
+    func beginShutdown() { stopping.withLock { $0 = true } }
+}
+
+/// Flips readiness off first when graceful shutdown starts.
+struct ReadinessGate: Service {
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.beginShutdown()
+        logger.notice("shutting down: readiness is failing, draining")
+    }
+}
+
+/// Owns the shared HTTP client; closes it when the service stops (after the dispatcher).
+struct Resources: Service {
+    let http: HTTPClient
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await http.shutdownAndWait()
+        logger.debug("HTTP client closed")
+    }
+}

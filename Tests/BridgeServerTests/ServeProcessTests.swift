@@ -1,0 +1,127 @@
+import BridgeCore
+import Foundation
+import Testing
+
+@testable import BridgeServer
+
+/// `dagbridge serve` as a real process: a signed webhook is journaled, answered 202 and delivered
+/// to a recording target; health, readiness, metrics, the admin token, SIGHUP reload and a
+/// graceful SIGTERM. Uses the libcurl client of the test suite's own module for requests.
+@Suite("dagbridge serve (real process)", .serialized, .timeLimit(.minutes(2)))
+struct ServeProcessTests {
+    static let token = "0123456789abcdef-admin"
+
+    func post(_ url: String, body: String, headers: [String: String]) throws -> (Int, String) {
+        try curl(["-X", "POST", url, "--data-binary", body] + headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
+    }
+
+    /// curl(1) as an independent client; returns status and body.
+    func curl(_ args: [String]) throws -> (Int, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "-s", "-m", "5", "-w", "\n%{http_code}"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    func waitUntil(_ seconds: Double, _ check: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try check() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    @Test func webhookToDeliveredRunAndOperations() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let target = try RecordingTarget(dir: dir.path)
+        defer { target.stop() }
+        let port = Int.random(in: 23100...23999)
+        try FileManager.default.createDirectory(atPath: dir.path + "/rules", withIntermediateDirectories: true)
+        try """
+        rules:
+          - name: gh
+            source: [github]
+            match: { headers: { x-github-event: [push] }, body: { ref: [refs/heads/main] } }
+            trigger: { target: stub, dag_id: ci_build, conf: { repo: "{{ body.repository.full_name }}" } }
+        """.write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
+        try """
+        server: { listen: "127.0.0.1:\(port)", admin_token: "${env:TEST_ADMIN_TOKEN}", shutdown_timeout: 5s }
+        logging: { format: json }
+        store: { path: var/j.sqlite }
+        targets:
+          stub: { url: "\(target.url)", api: v2 }
+        sources:
+          webhooks:
+            - name: github
+              verify: { type: github, secret: "${env:TEST_GH_SECRET}" }
+        """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
+
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: CLI.binary)
+        serve.arguments = ["serve", "--config", dir.path + "/dagbridge.yaml"]
+        var env = ProcessInfo.processInfo.environment
+        env["TEST_ADMIN_TOKEN"] = Self.token
+        env["TEST_GH_SECRET"] = "gh-secret"
+        serve.environment = env
+        let logFile = dir.path + "/serve.log"
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        serve.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        serve.standardOutput = FileHandle.nullDevice
+        try serve.run()
+        defer { if serve.isRunning { serve.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        let started = try waitUntil(10) { try curl([base + "/healthz"]).0 == 200 }
+        let startLog = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        #expect(started, "server did not start: \(startLog)")
+
+        let body = #"{"ref":"refs/heads/main","repository":{"full_name":"acme/p"}}"#
+        let sig = "sha256=" + Hex.encode(hmac(.sha256, key: Array("gh-secret".utf8), Array(body.utf8)))
+        let headers = ["Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": sig]
+        let (status, answer) = try post(base + "/hooks/github", body: body, headers: headers)
+        #expect(status == 202, "\(answer)")
+        #expect(try JSONParser.parse(answer)["dag_run_ids"] == ["gh__d-1"])
+        // The same delivery again: same run id, no second run.
+        #expect(try post(base + "/hooks/github", body: body, headers: headers).0 == 202)
+        #expect(try waitUntil(10) { target.created() == ["gh__d-1"] }, "\(target.created())")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(target.created() == ["gh__d-1"])
+        // A bad signature: 401 and nothing more.
+        var bad = headers
+        bad["X-Hub-Signature-256"] = "sha256=" + String(repeating: "0", count: 64)
+        #expect(try post(base + "/hooks/github", body: body, headers: bad).0 == 401)
+
+        #expect(try curl([base + "/readyz"]).0 == 200)
+        let metrics = try curl([base + "/metrics"]).1
+        #expect(metrics.contains(#"dagbridge_events_received_total{source="github"} 3"#))
+        #expect(metrics.contains(#"dagbridge_events_rejected_total{source="github",reason="signature"} 1"#))
+        #expect(try curl([base + "/admin/targets"]).0 == 401)
+        let (adminStatus, targets) = try curl(["-H", "Authorization: Bearer \(Self.token)", base + "/admin/targets"])
+        #expect(adminStatus == 200)
+        #expect(targets.contains(#""delivered":1"#))
+
+        // SIGHUP with a broken rule file: rejected, the old set stays.
+        try "rules: [ {name: x".write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
+        kill(serve.processIdentifier, SIGHUP)
+        #expect(try waitUntil(5) { try String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected") })
+        let (_, rules) = try curl(["-H", "Authorization: Bearer \(Self.token)", base + "/admin/rules"])
+        #expect(rules.contains(#""name":"gh""#))
+
+        // Graceful shutdown: exit 0.
+        serve.terminate()
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+        let log = try String(contentsOfFile: logFile, encoding: .utf8)
+        #expect(log.contains(#""msg":"accepted""#) && log.contains(#""dag_run_id":"gh__d-1""#))
+        #expect(!log.contains("gh-secret") && !log.contains(Self.token))
+    }
+}
