@@ -6,6 +6,9 @@ import BridgeRules
 public import BridgeStore
 import Foundation
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 public import Logging
 import ServiceLifecycle
 import Synchronization
@@ -53,13 +56,20 @@ public struct DagbridgeService: Sendable {
 
     /// The Hummingbird application with every route; its services are the journal/HTTP
     /// resources, the dispatcher and the rules watcher (the server itself runs last).
-    public func makeApplication() -> some ApplicationProtocol {
+    public func makeApplication() throws -> some ApplicationProtocol {
         let router = Router()
         let ingress = WebhookIngress(sources: config.webhooks, rules: rules, store: journal, metrics: metrics, logger: logger)
         router.addWebhookRoutes(ingress)
         router.addOperationsRoutes(self)
+        var server = HTTPServerBuilder.http1()
+        if let cert = config.server.tlsCert, let key = config.server.tlsKey {
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        }
         return Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(config.server.host, port: config.server.port), serverName: "dagbridge"),
             services: [Resources(http: http, logger: logger), dispatcher, reloader],
@@ -68,7 +78,7 @@ public struct DagbridgeService: Sendable {
 
     /// Runs until SIGTERM/SIGINT, then shuts down gracefully in the documented order.
     public func run() async throws {
-        let app = makeApplication()
+        let app = try makeApplication()
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: app), .init(service: ReadinessGate(readiness: readiness, logger: logger))],
