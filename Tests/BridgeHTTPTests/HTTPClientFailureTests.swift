@@ -88,7 +88,9 @@ struct HTTPClientFailureTests {
         let start = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // The server would answer after 10 s; returning within 3 s (under a loaded, parallel test
+        // run) shows the transfer was removed, not waited for.
+        #expect(ContinuousClock.now - start < .seconds(3))
         switch result {
         case .success(let response): Issue.record("expected cancellation, got \(response.status)")
         case .failure(let error):
