@@ -101,7 +101,10 @@ public enum TargetsConfig {
         var isMWAA = false
         if case .awsMWAA = target.auth { isMWAA = true }
         if let n = node["url"] {
-            if let s = n.string(&diagnostics) {
+            // `url` may be a reference (`${env:AIRFLOW_URL}`) so one config file serves every environment.
+            let raw = n.string(&diagnostics)
+            let s = raw.flatMap { $0.contains("${") ? resolver.resolve(n, &diagnostics)?.value : $0 }
+            if let s {
                 let t = s.trimmingSpaces
                 if !(t.hasPrefix("http://") || t.hasPrefix("https://")) || URLParts(t)?.host.isEmpty != false {
                     diagnostics.error("url '\(t)' must be an absolute http:// or https:// URL", at: n)

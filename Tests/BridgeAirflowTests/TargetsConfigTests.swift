@@ -84,6 +84,14 @@ struct TargetsConfigTests {
         #expect(!String(reflecting: a).contains("s3cret"))
     }
 
+    @Test func urlMayBeAnEnvironmentReference() throws {
+        let (t, diags) = parseTargets("targets:\n  a:\n    url: \"${env:AF_URL}/prefix\"\n", env: ["AF_URL": "https://airflow.example.com"])
+        #expect(diags.isEmpty, "\(diags)")
+        #expect(try #require(t["a"]).url == "https://airflow.example.com/prefix")
+        let (_, missing) = parseTargets("targets:\n  a:\n    url: \"${env:AF_URL}\"\n", env: [:])
+        #expect(missing.contains { $0.description.contains("3:10") && $0.message.contains("AF_URL is not set") }, "\(missing)")
+    }
+
     @Test func inlineSecretIsAWarning() {
         let (t, diags) = parseTargets("targets:\n  a:\n    url: http://a\n    auth: {type: bearer, token: plaintext}\n")
         #expect(t["a"] != nil)
