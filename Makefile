@@ -1,10 +1,10 @@
 # dagbridge — the two commands of the README:
-#   make run    set up, build, and run dagbridge on the example rules and events
+#   make run    set up, build, and serve the example rules against a local real Airflow 3 (or $AIRFLOW_URL)
 #   make test   set up, build, and run the whole test suite (what CI runs)
 SWIFT ?= swift
 BIN := .build/debug/dagbridge
 
-.PHONY: run test setup build unit rules-check bench clean
+.PHONY: run demo test setup build bench clean
 
 setup:
 	@scripts/setup.sh
@@ -13,10 +13,11 @@ build: setup
 	$(SWIFT) build
 
 run: build
-	@echo "== dagbridge rules check --rules rules"
 	@$(BIN) rules check --rules rules
-	@echo
-	@echo "== a GitHub push webhook through the example rules"
+	@scripts/run-local.sh
+
+demo: build
+	@echo "== a GitHub push webhook through the example rules (no server)"
 	@$(BIN) rules test --rules rules --source github --event examples/events/github-push.json \
 	    --header 'X-GitHub-Event: push' --header 'X-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958'
 

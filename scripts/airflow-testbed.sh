@@ -10,7 +10,7 @@
 # SQLite DB once per version (cached), and starts the API server (3.x) or webserver (2.x) plus what runs DAGs.
 # Prints one line `READY <base-url>` on success.
 #
-# DAGs: `demo_dag` (unpaused) and `paused_dag` (paused at creation).
+# DAGs: `demo_dag` (unpaused) and `paused_dag` (paused at creation), plus every *.py in $EXTRA_DAGS_DIR.
 # Env: PYTHON (default python3), EXPERIMENTAL_API=True (2.x: enables /api/experimental, which then needs no
 #      credentials), JWT_EXPIRATION (3.x: token lifetime in seconds, default 86400).
 # SQLite caveat: send API writes serially (concurrent POSTs to 3.x fail with "database is locked" -> 500).
@@ -48,6 +48,7 @@ start() {
   stop "$PORT"
   if curl -s -o /dev/null --max-time 2 "$B/"; then echo "port $PORT already in use" >&2; exit 1; fi
   rm -rf "$RUN"; mkdir -p "$H/dags"
+  if [ -n "${EXTRA_DAGS_DIR:-}" ]; then cp "$EXTRA_DAGS_DIR"/*.py "$H/dags/"; fi   # e.g. examples/dags for `make run`
   cat >"$H/dags/demo_dag.py" <<'PYEOF'
 from datetime import datetime
 try:

@@ -5,8 +5,8 @@
 #                             openssl (test certificates), python3 venv + botocore/requests
 #                             (SigV4 cross-check, stub servers, Airflow testbeds)
 set -euo pipefail
-packages=(pkg-config libcurl4-openssl-dev librdkafka-dev)
-if [ "${1:-}" = "--test" ]; then packages+=(nginx openssl python3 python3-venv wrk); fi
+packages=(pkg-config libcurl4-openssl-dev librdkafka-dev openssl python3 python3-venv)
+if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

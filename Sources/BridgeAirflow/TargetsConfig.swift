@@ -187,12 +187,19 @@ public enum TargetsConfig {
         return s
     }
 
-    static func requiredString(_ node: ConfigNode, _ key: String, _ diagnostics: inout Diagnostics) -> String? {
+    static func requiredString(
+        _ node: ConfigNode, _ key: String, _ diagnostics: inout Diagnostics, resolver: SecretResolver? = nil
+    ) -> String? {
         guard let n = node[key] else {
             diagnostics.error("missing '\(key)'", at: node)
             return nil
         }
-        guard let s = n.string(&diagnostics) else { return nil }
+        guard var s = n.string(&diagnostics) else { return nil }
+        // Non-secret values may be references too (`username: ${env:AIRFLOW_USER}`).
+        if let resolver, s.contains("${") {
+            guard let v = resolver.resolve(n, &diagnostics) else { return nil }
+            s = v.value
+        }
         if s.trimmingSpaces.isEmpty {
             diagnostics.error("'\(key)' must not be empty", at: n)
             return nil
@@ -221,7 +228,7 @@ public enum TargetsConfig {
             if keys([]) { result = .kerberos }
         case "basic":
             guard keys(["username", "password"]) else { return nil }
-            let user = requiredString(node, "username", &diagnostics)
+            let user = requiredString(node, "username", &diagnostics, resolver: resolver)
             let pw = secret(node["password"], key: "password", in: node, resolver: resolver, &diagnostics)
             if let user, let pw { result = .basic(username: user, password: pw) }
         case "bearer":
@@ -246,7 +253,7 @@ public enum TargetsConfig {
             if let name, let value { result = .header(name: name, value: value) }
         case "airflow-password":
             guard keys(["username", "password", "token_url"]) else { return nil }
-            let user = requiredString(node, "username", &diagnostics)
+            let user = requiredString(node, "username", &diagnostics, resolver: resolver)
             let pw = secret(node["password"], key: "password", in: node, resolver: resolver, &diagnostics)
             let tokenURL = node["token_url"].flatMap { $0.string(&diagnostics) }
             if let user, let pw { result = .airflowPassword(username: user, password: pw, tokenURL: tokenURL) }
