@@ -23,10 +23,11 @@ enum CLI {
     }
 
     /// Runs `dagbridge args…` in the package root and collects its output.
-    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil) throws -> Output {
+    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [String: String] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
+        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new } }
         p.currentDirectoryURL = cwd ?? root
         let out = Pipe()
         let err = Pipe()

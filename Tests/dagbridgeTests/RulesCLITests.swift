@@ -9,6 +9,17 @@ import Testing
         #expect(r.stdout.hasPrefix("ok: 5 rules in 5 files"))
     }
 
+    @Test func localExampleConfigChecksCleanWithTheExampleRules() throws {
+        let env = [
+            "AIRFLOW_URL": "http://127.0.0.1:28080", "AIRFLOW_USER": "admin", "AIRFLOW_PASSWORD": "admin",
+            "GITHUB_WEBHOOK_SECRET": "x", "EVENTS_TOKEN": "y", "BILLING_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "DAGBRIDGE_ADMIN_TOKEN": "0123456789abcdef0123",
+        ]
+        let r = try CLI.run(["config", "check", "--config", "examples/local.yaml"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("1 target(s), 4 webhook source(s), 5 rule(s)"))
+    }
+
     @Test func problemsExitOneWithPositions() throws {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
