@@ -96,7 +96,10 @@ struct RunningDispatcher {
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls until `condition` holds or `timeout` seconds pass. The default is generous because the
+/// whole suite runs in parallel (Airflow, nginx, crash tests) on 2 cores with fsync'd journals;
+/// a healthy run returns as soon as the condition holds.
+func eventually(timeout: Double = 90, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let end = Date().addingTimeInterval(timeout)
     while Date() < end {
         if try await condition() { return true }

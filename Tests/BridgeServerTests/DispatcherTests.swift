@@ -47,7 +47,7 @@ struct DispatcherTests {
         let dispatcher = Dispatcher(journal: journal, targets: [DispatchTarget(name: "prod", client: airflow, policy: policy)])
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 40)
-        #expect(await eventually(timeout: 5) { dispatcher.breakerState(target: "prod") == "open" })
+        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == "open" })
         try await Task.sleep(for: .seconds(2))  // eight cool-downs: without the breaker every job would be dead
         let callsDuringOutage = airflow.state.withLock { $0.calls.values.reduce(0, +) }
         #expect(callsDuringOutage < 40)

@@ -61,11 +61,11 @@ struct RealTargetTests {
             journal: journal, targets: try targets(url: server.url, http: http, timeout: 2, maxInFlight: 4, retry: retry))
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 60)
-        #expect(await eventually(timeout: 10) { dispatcher.breakerState(target: "prod") == "open" })
+        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == "open" })
         try await Task.sleep(for: .seconds(3))  // ten cool-downs; 5 attempts each would otherwise be long gone
         #expect(try await journal.counts().dead == 0)
         server.toggleDown()
-        #expect(try await eventually(timeout: 30) { try await journal.counts().delivered == 60 })
+        #expect(try await eventually(timeout: 90) { try await journal.counts().delivered == 60 })
         try await d.stop()
         await http.shutdownAndWait()
         let jobs = try await journal.jobs(matching: JobFilter(state: .delivered))
