@@ -1,3 +1,4 @@
+import BridgeAirflow
 public import BridgeCore
 public import BridgeStore
 public import Foundation

@@ -1,56 +1,37 @@
 public import BridgeAirflow
 public import BridgeCore
 
-/// How the dispatcher treats one target: concurrency, rate, retries and circuit breaker.
+/// How the dispatcher treats one target: its retry policy (attempts, age, backoff,
+/// `Retry-After` cap, circuit breaker — the target's `retry:` keys, with their defaults in
+/// ``RetryPolicy``), plus concurrency and rate.
 ///
-/// The service maps each target's configuration onto this. Defaults:
-/// `max_attempts` 10, `max_age` 24h, `initial_backoff` 1s, `max_backoff` 5m,
-/// `max_retry_after` 15m, `breaker_threshold` 5, `breaker_cooldown` 30s,
-/// `max_in_flight` 4, `rate_limit` none.
+/// The retry fields read through directly (`policy.maxAttempts`), so there is one definition
+/// of them and of their defaults.
+@dynamicMemberLookup
 public struct DispatchPolicy: Sendable, Equatable {
-    /// A job is dead after this many attempts.
-    public var maxAttempts: Int
-    /// A job is dead once this many seconds passed since it was created (or replayed).
-    public var maxAge: Double
-    /// Backoff cap of the first retry, in seconds; doubles per attempt.
-    public var initialBackoff: Double
-    /// Largest backoff cap, in seconds.
-    public var maxBackoff: Double
-    /// A server's `Retry-After` is honoured up to this many seconds.
-    public var maxRetryAfter: Double
-    /// Consecutive retryable failures that open the target's circuit breaker (0 disables it).
-    public var breakerThreshold: Int
-    /// Seconds the breaker stays open before one probe request.
-    public var breakerCooldown: Double
-    /// Most concurrent requests to the target.
+    /// Attempts, age, backoff, `Retry-After` cap and breaker settings.
+    public var retry: RetryPolicy
+    /// Most concurrent requests to the target (default 4).
     public var maxInFlight: Int
     /// Most requests per second to the target; nil for no limit.
     public var rateLimit: Double?
 
-    public init(
-        maxAttempts: Int = 10, maxAge: Double = 86400, initialBackoff: Double = 1, maxBackoff: Double = 300,
-        maxRetryAfter: Double = 900, breakerThreshold: Int = 5, breakerCooldown: Double = 30, maxInFlight: Int = 4,
-        rateLimit: Double? = nil
-    ) {
-        self.maxAttempts = maxAttempts
-        self.maxAge = maxAge
-        self.initialBackoff = initialBackoff
-        self.maxBackoff = maxBackoff
-        self.maxRetryAfter = maxRetryAfter
-        self.breakerThreshold = breakerThreshold
-        self.breakerCooldown = breakerCooldown
+    public init(retry: RetryPolicy = RetryPolicy(), maxInFlight: Int = 4, rateLimit: Double? = nil) {
+        self.retry = retry
         self.maxInFlight = maxInFlight
         self.rateLimit = rateLimit
     }
 
+    /// The retry settings, read and written as if they were the policy's own.
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<RetryPolicy, T>) -> T {
+        get { retry[keyPath: keyPath] }
+        set { retry[keyPath: keyPath] = newValue }
+    }
+
     /// The policy with a rule's overrides applied.
     public func applying(_ overrides: RetryOverrides?) -> DispatchPolicy {
-        guard let o = overrides else { return self }
         var p = self
-        if let v = o.maxAttempts { p.maxAttempts = v }
-        if let v = o.maxAge { p.maxAge = v }
-        if let v = o.initialBackoff { p.initialBackoff = v }
-        if let v = o.maxBackoff { p.maxBackoff = v }
+        p.retry = retry.applying(overrides)
         return p
     }
 }
@@ -71,11 +52,7 @@ public struct DispatchTarget: Sendable {
 extension DispatchPolicy {
     /// The dispatch policy of a configured Airflow target (its `retry:`, `max_in_flight`, `rate_limit`).
     public init(target: TargetConfig) {
-        let r = target.retry
-        self.init(
-            maxAttempts: r.maxAttempts, maxAge: r.maxAge, initialBackoff: r.initialBackoff, maxBackoff: r.maxBackoff,
-            maxRetryAfter: r.maxRetryAfter, breakerThreshold: r.breakerThreshold, breakerCooldown: r.breakerCooldown,
-            maxInFlight: target.maxInFlight, rateLimit: target.rateLimit)
+        self.init(retry: target.retry, maxInFlight: target.maxInFlight, rateLimit: target.rateLimit)
     }
 }
 

@@ -1,3 +1,4 @@
+import BridgeAirflow
 import BridgeCore
 import BridgeStore
 import Foundation

@@ -1,3 +1,4 @@
+import BridgeAirflow
 import BridgeCore
 import BridgeServer
 import BridgeStore
@@ -8,7 +9,7 @@ import Testing
 @Suite("Dispatcher against an in-process target", .serialized)
 struct DispatcherTests {
     static let fast = DispatchPolicy(
-        maxAttempts: 60, initialBackoff: 0.001, maxBackoff: 0.02, breakerThreshold: 0, maxInFlight: 8)
+        retry: RetryPolicy(maxAttempts: 60, initialBackoff: 0.001, maxBackoff: 0.02, breakerThreshold: 0), maxInFlight: 8)
 
     @Test("under random failures every job ends delivered or duplicate and no run id is created twice", arguments: [1, 2, 3] as [UInt64])
     func randomFailures(seed: UInt64) async throws {
@@ -43,7 +44,8 @@ struct DispatcherTests {
         let airflow = SimulatedAirflow()
         airflow.down = true
         let policy = DispatchPolicy(
-            maxAttempts: 6, initialBackoff: 0.01, maxBackoff: 0.05, breakerThreshold: 3, breakerCooldown: 0.25, maxInFlight: 4)
+            retry: RetryPolicy(maxAttempts: 6, initialBackoff: 0.01, maxBackoff: 0.05, breakerThreshold: 3, breakerCooldown: 0.25),
+            maxInFlight: 4)
         let dispatcher = Dispatcher(journal: journal, targets: [DispatchTarget(name: "prod", client: airflow, policy: policy)])
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 40)

@@ -1,3 +1,4 @@
+import BridgeAirflow
 import BridgeCore
 import BridgeServer
 import BridgeStore
@@ -35,9 +36,10 @@ struct RetryStateMachineTests {
     func sequences(seed: UInt64) {
         var rng = SeededRandom(seed: seed)
         let policy = DispatchPolicy(
-            maxAttempts: Int.random(in: 1...15, using: &rng), maxAge: Double.random(in: 1...3600, using: &rng),
-            initialBackoff: Double.random(in: 0.01...5, using: &rng), maxBackoff: Double.random(in: 1...300, using: &rng),
-            maxRetryAfter: Double.random(in: 1...900, using: &rng))
+            retry: RetryPolicy(
+                maxAttempts: Int.random(in: 1...15, using: &rng), maxAge: Double.random(in: 1...3600, using: &rng),
+                initialBackoff: Double.random(in: 0.01...5, using: &rng), maxBackoff: Double.random(in: 1...300, using: &rng),
+                maxRetryAfter: Double.random(in: 1...900, using: &rng)))
         let created = Date(timeIntervalSince1970: 1_000_000)
         var now = created
         var attempts = 0
