@@ -71,7 +71,7 @@ var package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "dagbridge", dependencies: [
-            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeAirflow", "BridgeStore", "BridgeServer",
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore", "BridgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

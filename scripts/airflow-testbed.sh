@@ -11,7 +11,8 @@
 # Prints one line `READY <base-url>` on success.
 #
 # DAGs: `demo_dag` (unpaused) and `paused_dag` (paused at creation), plus every *.py in $EXTRA_DAGS_DIR.
-# Env: PYTHON (default python3), EXPERIMENTAL_API=True (2.x: enables /api/experimental, which then needs no
+# Env: KEEP=1 (restart on the same port keeping the DB, DAGs and JWT secret of the last start),
+#      PYTHON (default python3), EXPERIMENTAL_API=True (2.x: enables /api/experimental, which then needs no
 #      credentials), JWT_EXPIRATION (3.x: token lifetime in seconds, default 86400).
 # SQLite caveat: send API writes serially (concurrent POSTs to 3.x fail with "database is locked" -> 500).
 set -euo pipefail
@@ -47,6 +48,10 @@ start() {
   local H=$RUN/home B=http://127.0.0.1:$PORT
   stop "$PORT"
   if curl -s -o /dev/null --max-time 2 "$B/"; then echo "port $PORT already in use" >&2; exit 1; fi
+  if [ "${KEEP:-}" = 1 ] && [ -f "$H/env.sh" ] && [ -f "$H/airflow.db" ]; then   # restart: same DB, DAGs and JWT secret
+    # shellcheck disable=SC1091
+    . "$H/env.sh"
+  else
   rm -rf "$RUN"; mkdir -p "$H/dags"
   if [ -n "${EXTRA_DAGS_DIR:-}" ]; then cp "$EXTRA_DAGS_DIR"/*.py "$H/dags/"; fi   # e.g. examples/dags for `make run`
   cat >"$H/dags/demo_dag.py" <<'PYEOF'
@@ -91,6 +96,8 @@ ENVEOF
     [ "$MAJOR" -ge 3 ] || "$AF" users create -u admin -p admin -r Admin -f a -l b -e admin@example.com >>"$RUN/migrate.log" 2>&1
     mkdir -p "$BASE/cache"; cp "$H/airflow.db" "$TPL.$$"; mv "$TPL.$$" "$TPL"
   fi
+  fi
+  local AF=$VENV/bin/airflow
   launch() { local n=$1; shift; (exec setsid "$AF" "$@" >"$RUN/$n.log" 2>&1 </dev/null) & echo $! >"$RUN/$n.pid"; }
   ready() {
     if [ "$MAJOR" -ge 3 ]; then
@@ -121,6 +128,7 @@ ENVEOF
 case "${1:-}" in
   start) start "${2:?VERSION}" "${3:?PORT}" ;;
   stop) stop "${2:?PORT}" ;;
+  restart) KEEP=1 start "${2:?VERSION}" "${3:?PORT}" ;;
   install) install "${2:?VERSION}" ;;
-  *) echo "usage: $0 start VERSION PORT | stop PORT | install VERSION" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart VERSION PORT | stop PORT | install VERSION" >&2; exit 2 ;;
 esac

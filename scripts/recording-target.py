@@ -2,7 +2,7 @@
 """A stand-in Airflow 3 target for dagbridge's delivery tests (127.0.0.1 only).
 
 Answers POST /api/v2/dags/{dag_id}/dagRuns like Airflow: 200 and creates the run the first time a
-dag_run_id is seen, 409 afterwards. Records every created run id (one line each, flushed) in --log,
+dag_run_id is seen, 409 afterwards; 404 for DAG ids starting with "missing". Records every created run id (one line each, flushed) in --log,
 so a test can check that no run id was created twice, across restarts of the dispatcher.
 
 Failure injection (seeded, per request): --fail-rate (500 before creating), --reset-rate (connection
@@ -87,6 +87,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) != 6 or parts[1:4] != ["api", "v2", "dags"] or parts[5] != "dagRuns":
             return self.answer(404, {"detail": "no route " + self.path})
         dag = parts[4]
+        if dag.startswith("missing"):  # like Airflow for a DAG it does not know
+            return self.answer(404, {"detail": "The DAG with dag_id: `%s` was not found" % dag})
         try:
             body = json.loads(raw)
             run_id = body["dag_run_id"]

@@ -45,11 +45,15 @@ public struct DagbridgeService: Sendable {
         journal = try Journal(config: config.store, logger: logger)
         http = try HTTPClient(logger: logger)
         let targets = try AirflowTargets(config.targets, client: http)
+        let metrics = BridgeMetrics()
+        self.metrics = metrics
         dispatcher = Dispatcher(
             journal: journal, targets: DispatchTarget.all(targets),
-            options: Dispatcher.Options(shutdownDeadline: config.server.shutdownTimeout), logger: logger)
+            options: Dispatcher.Options(
+                shutdownDeadline: config.server.shutdownTimeout,
+                onAttempt: { target, outcome, seconds in metrics.jobOutcome(target: target, outcome: outcome, seconds: seconds) }),
+            logger: logger)
         rules = RuleSetHolder(ruleSet)
-        metrics = BridgeMetrics()
         readiness = Readiness()
         reloader = RulesReloader(config: config, holder: rules, watch: config.rules.watch, logger: logger)
     }

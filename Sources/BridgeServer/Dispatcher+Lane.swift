@@ -22,6 +22,8 @@ extension Dispatcher {
             var limiter: RateLimiter?
             var stopping = false
             var delivered = 0, duplicates = 0, retries = 0, dead = 0
+            var lastError: String?
+            var lastErrorAt: Date?
         }
         private let state: Mutex<State>
 
@@ -55,7 +57,7 @@ extension Dispatcher {
             state.withLock { s in
                 TargetStatus(
                     target: target.name, inFlight: s.inFlight.count, breaker: s.breaker.stateName, delivered: s.delivered,
-                    duplicates: s.duplicates, retries: s.retries, dead: s.dead)
+                    duplicates: s.duplicates, retries: s.retries, dead: s.dead, lastError: s.lastError, lastErrorAt: s.lastErrorAt)
             }
         }
 
@@ -184,17 +186,43 @@ extension Dispatcher {
                     "circuit breaker open", metadata: ["until": "\(ISO8601.format(until))", "last_error": "\(result.reason)"])
                 _ = try? await journal.postpone(target: target.name, until: until)
             }
-            state.withLock { s in
-                guard recorded else { return }
+            let outcome: String = state.withLock { s in
+                let outcome: String
+                switch transition {
+                case .delivered: outcome = "delivered"
+                case .duplicate: outcome = "duplicate"
+                case .retry: outcome = "retry"
+                case .dead: outcome = "dead"
+                }
+                guard recorded else { return outcome }
                 switch transition {
                 case .delivered: s.delivered += 1
                 case .duplicate: s.duplicates += 1
-                case .retry: s.retries += 1
-                case .dead: s.dead += 1
+                case .retry:
+                    s.retries += 1
+                    s.lastError = result.reason
+                    s.lastErrorAt = now
+                case .dead(let reason):
+                    s.dead += 1
+                    s.lastError = reason
+                    s.lastErrorAt = now
                 }
+                return outcome
             }
-            if case .dead(let reason) = transition {
-                logger.warning("job moved to the dead-letter queue", metadata: ["job": "\(job.id)", "reason": "\(reason)"])
+            if recorded { options.onAttempt?(target.name, outcome, now.timeIntervalSince(started)) }
+            var meta: Logger.Metadata = [
+                "job": "\(job.id)", "rule": "\(job.job.rule)", "dag_id": "\(job.job.dagId)", "dag_run_id": "\(job.job.dagRunId)",
+                "outcome": "\(outcome)",
+            ]
+            switch transition {
+            case .dead(let reason):
+                meta["reason"] = "\(reason)"
+                logger.warning("job moved to the dead-letter queue", metadata: meta)
+            case .retry:
+                meta["reason"] = "\(result.reason)"
+                logger.info("trigger failed; will retry", metadata: meta)
+            case .delivered, .duplicate:
+                logger.debug("trigger answered", metadata: meta)
             }
             finish(job.id)
         }

@@ -1,6 +1,6 @@
 import BridgeCore
 public import BridgeStore
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -30,12 +30,19 @@ public final class Dispatcher: Service, Sendable {
         public var maintenanceInterval: Double
         /// Seconds between retention passes (``Journal/prune(now:chunk:)``); nil disables pruning here.
         public var pruneInterval: Double?
+        /// Called after every recorded attempt (metrics): target, outcome (`delivered`, `duplicate`,
+        /// `retry`, `dead`) and the seconds the request took.
+        public var onAttempt: (@Sendable (_ target: String, _ outcome: String, _ seconds: Double) -> Void)?
 
-        public init(shutdownDeadline: Double = 10, idlePoll: Double = 1, maintenanceInterval: Double = 30, pruneInterval: Double? = 3600) {
+        public init(
+            shutdownDeadline: Double = 10, idlePoll: Double = 1, maintenanceInterval: Double = 30, pruneInterval: Double? = 3600,
+            onAttempt: (@Sendable (_ target: String, _ outcome: String, _ seconds: Double) -> Void)? = nil
+        ) {
             self.shutdownDeadline = shutdownDeadline
             self.idlePoll = idlePoll
             self.maintenanceInterval = maintenanceInterval
             self.pruneInterval = pruneInterval
+            self.onAttempt = onAttempt
         }
     }
 
@@ -50,6 +57,9 @@ public final class Dispatcher: Service, Sendable {
         public var duplicates: Int
         public var retries: Int
         public var dead: Int
+        /// The reason of the last failed attempt (retry or dead) and when it happened.
+        public var lastError: String?
+        public var lastErrorAt: Date?
     }
 
     let journal: Journal

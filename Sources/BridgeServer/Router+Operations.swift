@@ -62,17 +62,21 @@ extension Router {
         admin.get("/targets") { _, _ -> Response in
             let list: [JSONValue] = service.dispatcher.status().sorted { $0.target < $1.target }.map { s in
                 ["target": .string(s.target), "in_flight": .int(Int64(s.inFlight)), "breaker": .string(s.breaker),
-                 "delivered": .int(Int64(s.delivered)), "duplicates": .int(Int64(s.duplicates)), "retries": .int(Int64(s.retries)), "dead": .int(Int64(s.dead))]
+                 "delivered": .int(Int64(s.delivered)), "duplicates": .int(Int64(s.duplicates)), "retries": .int(Int64(s.retries)), "dead": .int(Int64(s.dead)),
+                 "last_error": s.lastError.map(JSONValue.string) ?? .null, "last_error_at": s.lastErrorAt.map { .string(ISO8601.format($0)) } ?? .null]
             }
             return jsonResponse(.init(status: 200, body: ["targets": .array(list)]))
         }
         admin.get("/dlq") { request, _ -> Response in
-            let q = request.uri.queryParameters
-            func time(_ key: Substring) -> Date? { q[key].flatMap { ISO8601.parse(String($0)) } }
-            let filter = JobFilter(
-                state: .dead, rule: q["rule"].map(String.init), target: q["target"].map(String.init), since: time("since"), until: time("until"),
-                reason: q["reason"].map(String.init), limit: q["limit"].flatMap { Int(String($0)) } ?? 100)
-            let jobs = try await service.journal.jobs(matching: filter)
+            let filter: JobFilter
+            do throws(JobFilterError) {
+                filter = try JobFilter(fields: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+            } catch {
+                return badRequest(error.description)
+            }
+            var f = filter
+            if f.limit == nil { f.limit = 1000 }
+            let jobs = try await service.journal.jobs(matching: f)
             return jsonResponse(.init(status: 200, body: ["jobs": .array(jobs.map(\.summaryJSON))]))
         }
         admin.get("/dlq/{id}") { _, context -> Response in
@@ -81,6 +85,13 @@ extension Router {
         admin.get("/jobs/{id}") { _, context -> Response in
             try await jobDetail(service, context)
         }
+        admin.get("/events/{id}") { request, context -> Response in
+            guard let id = context.parameters.get("id"), !id.isEmpty else { return notFound("give an event id") }
+            let source = request.uri.queryParameters["source"].map(String.init)
+            let events = try await service.journal.eventDetail(eventID: id, source: source)
+            if events.isEmpty { return notFound("no event '\(id)'" + (source.map { " from source '\($0)'" } ?? "") + " in the store") }
+            return jsonResponse(.init(status: 200, body: ["events": .array(events)]))
+        }
         admin.post("/dlq/{id}/replay") { request, context -> Response in
             guard let id = context.parameters.get("id", as: Int64.self) else { return notFound("job id must be a number") }
             let newRunID = request.uri.queryParameters["new_run_id"].map(String.init) == "true"
@@ -88,6 +99,39 @@ extension Router {
                 ids: [id], actor: "admin-api", filters: "id=\(id)", options: ReplayOptions(newRunID: newRunID))
             let ok = results.allSatisfy(\.ok)
             return jsonResponse(.init(status: ok ? 200 : 409, body: ["results": .array(results.map(\.json))]))
+        }
+        admin.post("/dlq/replay") { request, _ -> Response in
+            let r: AdminDLQRequest
+            do throws(JobFilterError) {
+                r = try AdminDLQRequest.parse(try await adminBody(request), purge: false)
+            } catch {
+                return badRequest(error.description)
+            }
+            let (ids, selected) = try await service.journal.resolve(r.selection)
+            let actor = "admin-api" + (r.by.map { ":\($0)" } ?? "")
+            let options = ReplayOptions(newRunID: r.newRunID, rate: r.rate, dryRun: r.dryRun, note: r.rerender ? "rerender" : "")
+            let results: [DLQActionResult]
+            if ids.isEmpty {
+                results = []
+            } else if r.rerender {
+                results = try await service.journal.replay(
+                    ids: ids, actor: actor, filters: selected, options: options, rerenderWith: service.rules.ruleSet)
+            } else {
+                results = try await service.journal.replay(ids: ids, actor: actor, filters: selected, options: options)
+            }
+            return bulkAnswer(results, dryRun: r.dryRun)
+        }
+        admin.post("/dlq/purge") { request, _ -> Response in
+            let r: AdminDLQRequest
+            do throws(JobFilterError) {
+                r = try AdminDLQRequest.parse(try await adminBody(request), purge: true)
+            } catch {
+                return badRequest(error.description)
+            }
+            let (ids, selected) = try await service.journal.resolve(r.selection)
+            let actor = "admin-api" + (r.by.map { ":\($0)" } ?? "")
+            let results = ids.isEmpty ? [] : try await service.journal.purge(ids: ids, actor: actor, filters: selected, dryRun: r.dryRun)
+            return bulkAnswer(results, dryRun: r.dryRun)
         }
         admin.delete("/dlq/{id}") { _, context -> Response in
             guard let id = context.parameters.get("id", as: Int64.self) else { return notFound("job id must be a number") }
@@ -102,17 +146,35 @@ private func notFound(_ message: String) -> Response {
     jsonResponse(.init(status: 404, body: ["error": .string(message)]))
 }
 
+private func badRequest(_ message: String) -> Response {
+    jsonResponse(.init(status: 400, body: ["error": .string(message)]))
+}
+
+/// An admin request body (small JSON documents; 1 MiB is far more than any needs).
+private func adminBody(_ request: Request) async throws(JobFilterError) -> [UInt8] {
+    do {
+        return Array(buffer: try await request.body.collect(upTo: 1 << 20))
+    } catch {
+        throw JobFilterError("cannot read the request body (at most 1 MiB): \(error)")
+    }
+}
+
+/// The answer to a bulk action: every job's result, with counts. 200 even when some jobs were
+/// skipped (each result says why); the CLI exits 1 in that case.
+private func bulkAnswer(_ results: [DLQActionResult], dryRun: Bool) -> Response {
+    jsonResponse(
+        .init(
+            status: 200,
+            body: [
+                "dry_run": .bool(dryRun), "selected": .int(Int64(results.count)), "ok": .int(Int64(results.filter(\.ok).count)),
+                "results": .array(results.map(\.json)),
+            ]))
+}
+
 private func jobDetail(_ service: DagbridgeService, _ context: some RequestContext) async throws -> Response {
     guard let id = context.parameters.get("id", as: Int64.self) else { return notFound("job id must be a number") }
-    guard let job = try await service.journal.job(id: id) else { return notFound("no job \(id)") }
-    var o = job.summaryJSON.objectValue ?? JSONObject()
-    o["conf"] = job.job.conf
-    o["attempts_history"] = .array(try await service.journal.attempts(jobID: id).map(\.json))
-    o["audit"] = .array(try await service.journal.audit(jobID: id).map(\.json))
-    if let event = try await service.journal.event(rowID: job.eventRef) {
-        o["event"] = ["id": .string(event.eventID), "source": .string(event.source), "envelope": event.envelope]
-    }
-    return jsonResponse(.init(status: 200, body: .object(o)))
+    guard let detail = try await service.journal.jobDetail(id: id) else { return notFound("no job \(id)") }
+    return jsonResponse(.init(status: 200, body: detail))
 }
 
 /// Bearer-token check for `/admin`; without a configured token the admin API does not exist (404).

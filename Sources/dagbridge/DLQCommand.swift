@@ -1,6 +1,7 @@
 import ArgumentParser
 import BridgeConfig
 import BridgeCore
+import BridgeServer
 import BridgeStore
 import Foundation
 
@@ -20,7 +21,8 @@ struct DLQCommand: AsyncParsableCommand {
     )
 }
 
-/// Where the store file is: `--store PATH`, or the `store.path` of `--config FILE`.
+/// Where the dead-letter queue is: the store file (`--store PATH`, or the `store.path` of
+/// `--config FILE`), or a running service's admin API (`--server URL --token T`).
 struct StoreLocation: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The store file (SQLite).", valueName: "path"))
     var store: String?
@@ -28,9 +30,28 @@ struct StoreLocation: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The service configuration; its store.path is used.", valueName: "file"))
     var config: String?
 
+    @Option(name: .long, help: ArgumentHelp("Go through a running service's admin API instead of the file (http://host:port).", valueName: "url"))
+    var server: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The admin token for --server (default: $DAGBRIDGE_ADMIN_TOKEN).", valueName: "token"))
+    var token: String?
+
     func validate() throws {
         if store != nil, config != nil { throw ValidationError("give either --store or --config, not both") }
+        if server != nil, store != nil || config != nil { throw ValidationError("give either --server or --store/--config, not both") }
+        if let server {
+            guard server.hasPrefix("http://") || server.hasPrefix("https://"), server.count > 8 else {
+                throw ValidationError("--server: '\(server)' is not a URL; use http://host:port")
+            }
+            if adminToken == nil { throw ValidationError("--server needs the admin token: --token T or DAGBRIDGE_ADMIN_TOKEN") }
+        } else if token != nil {
+            throw ValidationError("--token is only used with --server")
+        }
     }
+
+    var adminToken: String? { token ?? ProcessInfo.processInfo.environment["DAGBRIDGE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// The store's settings: from `--store`, from the config file, or the default path.
     func storeConfig() throws -> StoreConfig {
@@ -50,13 +71,19 @@ struct StoreLocation: ParsableArguments {
     func open() throws -> Journal {
         let c = try storeConfig()
         guard FileManager.default.fileExists(atPath: c.path) else {
-            throw Failure(message: "no store at '\(c.path)' (give --store PATH or --config FILE)")
+            throw Failure(message: "no store at '\(c.path)' (give --store PATH, --config FILE or --server URL)")
         }
         do {
             return try Journal(config: c)
         } catch {
             throw Failure(message: "\(error)")
         }
+    }
+
+    /// The file or the admin API.
+    func backend() throws -> any DLQBackend {
+        if let server, let token = adminToken { return try AdminAPIBackend(server: server, token: token) }
+        return LocalDLQBackend(journal: try open())
     }
 }
 
@@ -97,11 +124,7 @@ struct JobFilterOptions: ParsableArguments {
 
 /// Times on the command line: ISO-8601, or a duration meaning "that long ago".
 enum DLQTime {
-    static func parse(_ text: String, now: Date = Date()) -> Date? {
-        if let d = ISO8601.parse(text) { return d }
-        if let s = DurationText.seconds(text) { return now.addingTimeInterval(-s) }
-        return nil
-    }
+    static func parse(_ text: String, now: Date = Date()) -> Date? { JobFilter.parseTime(text, now: now) }
 
     static func problem(_ option: String, _ value: String) -> String {
         "\(option): cannot read '\(value)' as a time; use ISO-8601 (2026-05-01T12:00:00Z) or a duration ago (30m, 2h, 7d)"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BridgeConfig
 import BridgeRules
+import BridgeServer
 import BridgeCore
 import BridgeStore
 import Foundation
@@ -28,10 +29,9 @@ struct DLQList: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let journal = try location.open()
-        let jobs = try await journal.jobs(matching: filters.filter(state: JobState(rawValue: state)!))
+        let jobs = try await location.backend().list(filters.filter(state: JobState(rawValue: state)!))
         if json {
-            DLQOutput.printJSON(.array(jobs.map(\.summaryJSON)))
+            DLQOutput.printJSON(.array(jobs))
             return
         }
         if jobs.isEmpty {
@@ -40,9 +40,10 @@ struct DLQList: AsyncParsableCommand {
         }
         print("ID\tDIED\tRULE\tTARGET\tDAG\tRUN ID\tATTEMPTS\tREASON")
         for j in jobs {
+            let f = { (k: String) in j[k].map { $0.stringValue ?? JSONWriter.string($0) } ?? "-" }
             print(
-                "\(j.id)\t\(ISO8601.format(j.updatedAt))\t\(j.job.rule)\t\(j.job.target)\t\(j.job.dagId)\t\(j.job.dagRunId)\t"
-                    + "\(j.attempts)\t\(DLQOutput.short(j.lastReason))")
+                "\(f("id"))\t\(f("updated_at"))\t\(f("rule"))\t\(f("target"))\t\(f("dag_id"))\t\(f("dag_run_id"))\t"
+                    + "\(f("attempts"))\t\(DLQOutput.short(j["reason"]?.stringValue))")
         }
         print("\(jobs.count) job(s)")
     }
@@ -64,56 +65,34 @@ struct DLQShow: AsyncParsableCommand {
 
     func run() async throws {
         let id = try DLQIDs.parse([self.id])[0]
-        let journal = try location.open()
-        guard let job = try await journal.job(id: id) else { throw Failure(message: "no job \(id) in the store") }
-        let event = try await journal.event(rowID: job.eventRef)
-        let attempts = try await journal.attempts(jobID: id)
-        let audit = try await journal.audit(jobID: id)
+        guard let detail = try await location.backend().show(id: id) else { throw Failure(message: "no job \(id) in the store") }
         if json {
-            var o = JSONObject()
-            var summary = job.summaryJSON
-            if case .object(var s) = summary {
-                s["logical_date"] = job.job.logicalDate.map(JSONValue.string) ?? .null
-                s["note"] = job.job.note.map(JSONValue.string) ?? .null
-                summary = .object(s)
-            }
-            o["job"] = summary
-            o["request"] = job.job.json
-            if let event {
-                var e = JSONObject()
-                e["source"] = .string(event.source)
-                e["id"] = .string(event.eventID)
-                e["received_at"] = .string(ISO8601.format(event.receivedAt))
-                e["envelope"] = event.envelope
-                e["raw_body"] = .string(String(decoding: event.rawBody, as: UTF8.self))
-                o["event"] = .object(e)
-            } else {
-                o["event"] = .null
-            }
-            o["attempts"] = .array(attempts.map(\.json))
-            o["audit"] = .array(audit.map(\.json))
-            DLQOutput.printJSON(.object(o))
+            DLQOutput.printJSON(detail)
             return
         }
-        print("job \(job.id): \(job.state.rawValue)")
-        print("  rule \(job.job.rule), target \(job.job.target), dag \(job.job.dagId), run id \(job.job.dagRunId)")
-        print("  created \(ISO8601.format(job.createdAt)), updated \(ISO8601.format(job.updatedAt)), attempts \(job.attempts), replays \(job.replays)")
-        if let r = job.lastReason { print("  reason: \(r)") }
+        let job = detail["job"] ?? .null
+        let f = { (v: JSONValue?) in v.map { $0.stringValue ?? JSONWriter.string($0) } ?? "-" }
+        print("job \(f(job["id"])): \(f(job["state"]))")
+        print("  rule \(f(job["rule"])), target \(f(job["target"])), dag \(f(job["dag_id"])), run id \(f(job["dag_run_id"]))")
+        print(
+            "  created \(f(job["created_at"])), updated \(f(job["updated_at"])), attempts \(f(job["attempts"])), replays \(f(job["replays"]))")
+        if let r = job["reason"]?.stringValue { print("  reason: \(r)") }
         print("request:")
-        print(JSONWriter.string(job.job.json, pretty: true))
-        if let event {
-            print("event: source \(event.source), id \(event.eventID), received \(ISO8601.format(event.receivedAt))")
-            print(JSONWriter.string(event.envelope, pretty: true))
+        print(JSONWriter.string(detail["request"] ?? .null, pretty: true))
+        if let event = detail["event"], event != .null {
+            print("event: source \(f(event["source"])), id \(f(event["id"])), received \(f(event["received_at"]))")
+            print(JSONWriter.string(event["envelope"] ?? .null, pretty: true))
         }
+        let attempts = detail["attempts"]?.arrayValue ?? []
         print("attempts (\(attempts.count)):")
         for (i, a) in attempts.enumerated() {
-            let status = a.httpStatus.map(String.init) ?? "-"
-            print("  \(i + 1). \(ISO8601.format(a.at))  \(a.outcome)  HTTP \(status)  \(Int((a.duration * 1000).rounded()))ms  \(a.reason)")
-            if !a.answer.isEmpty { print("     answer: \(DLQOutput.short(a.answer, 200))") }
+            print("  \(i + 1). \(f(a["at"]))  \(f(a["outcome"]))  HTTP \(f(a["http_status"]))  \(f(a["duration_ms"]))ms  \(f(a["reason"]))")
+            if let answer = a["answer"]?.stringValue, !answer.isEmpty { print("     answer: \(DLQOutput.short(answer, 200))") }
         }
+        let audit = detail["audit"]?.arrayValue ?? []
         print("operator actions (\(audit.count)):")
         for a in audit {
-            print("  \(ISO8601.format(a.at))  \(a.action) by \(a.actor)  [\(a.filters)] \(a.options) \(a.detail ?? "")")
+            print("  \(f(a["at"]))  \(f(a["action"])) by \(f(a["by"]))  [\(f(a["filters"]))] \(f(a["options"])) \(a["detail"]?.stringValue ?? "")")
         }
     }
 }
@@ -134,14 +113,9 @@ struct JobSelection: ParsableArguments {
         _ = try DLQIDs.parse(ids)
     }
 
-    /// The selected ids and the selection as typed, for the audit log.
-    func resolve(_ journal: Journal) async throws -> ([Int64], String) {
-        if all {
-            let f = filters.filter()
-            return (try await journal.jobs(matching: f).map(\.id), "--all " + f.description)
-        }
-        let ids = try DLQIDs.parse(ids)
-        return (ids, "ids " + ids.map(String.init).joined(separator: ","))
+    /// The selection as the admin API's request.
+    func request() throws -> AdminDLQRequest {
+        AdminDLQRequest(selection: all ? .filter(filters.filter()) : .ids(try DLQIDs.parse(ids)))
     }
 }
 
@@ -184,8 +158,11 @@ struct DLQReplay: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if rerender, rules == nil { throw ValidationError("--rerender needs --rules DIR (the rules to render with)") }
+        if rerender, rules == nil, location.server == nil {
+            throw ValidationError("--rerender needs --rules DIR (the rules to render with); through --server the service's rules are used")
+        }
         if rules != nil, !rerender { throw ValidationError("--rules is only used with --rerender") }
+        if rules != nil, location.server != nil { throw ValidationError("--rules cannot be used with --server: the service re-renders with its own rules") }
         if !(rate > 0) || !rate.isFinite { throw ValidationError("--rate must be a positive number of jobs per second") }
     }
 
@@ -199,30 +176,13 @@ struct DLQReplay: AsyncParsableCommand {
             }
             ruleSet = set
         }
-        let journal = try location.open()
-        let (ids, selected) = try await selection.resolve(journal)
-        if ids.isEmpty {
-            if json { DLQOutput.printJSON(.array([])) } else { print("no dead jobs match") }
-            return
-        }
-        let results: [DLQActionResult]
-        if let ruleSet {
-            // Render again from the stored event with the current version of the job's rule.
-            results = try await journal.replay(
-                ids: ids, actor: DLQActor.name(by), filters: selected,
-                options: ReplayOptions(newRunID: newRunID, rate: rate, dryRun: dryRun, note: "rerender")
-            ) { stored, event in
-                guard let rule = ruleSet.rules.first(where: { $0.name == stored.job.rule }) else { return nil }
-                switch ruleSet.render(rule, event: event.event) {
-                case .success(let job): return job
-                case .failure(let error): throw error
-                }
-            }
-        } else {
-            results = try await journal.replay(
-                ids: ids, actor: DLQActor.name(by), filters: selected,
-                options: ReplayOptions(newRunID: newRunID, rate: rate, dryRun: dryRun))
-        }
+        var request = try selection.request()
+        request.newRunID = newRunID
+        request.rate = rate
+        request.dryRun = dryRun
+        request.rerender = rerender
+        request.by = by
+        let results = try await location.backend().replay(request, rules: ruleSet)
         try DLQReport.finish(results, json: json, verb: dryRun ? "would replay" : "replayed")
     }
 }
@@ -253,40 +213,46 @@ struct DLQPurge: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let journal = try location.open()
-        let (ids, selected) = try await selection.resolve(journal)
-        if ids.isEmpty {
-            if json { DLQOutput.printJSON(.array([])) } else { print("no dead jobs match") }
-            return
-        }
+        let backend = try location.backend()
+        var request = try selection.request()
+        request.by = by
         if !yes, !dryRun {
-            throw Failure(
-                message: "refusing to purge \(ids.count) job(s) without --yes "
-                    + "(run with --dry-run to see which)")
+            // Say how many would go, without deleting anything.
+            request.dryRun = true
+            let n = try await backend.purge(request).count
+            if n == 0 {
+                print("no dead jobs match")
+                return
+            }
+            throw Failure(message: "refusing to purge \(n) job(s) without --yes (run with --dry-run to see which)")
         }
-        let results = try await journal.purge(ids: ids, actor: DLQActor.name(by), filters: selected, dryRun: dryRun)
+        request.yes = yes
+        request.dryRun = dryRun
+        let results = try await backend.purge(request)
         try DLQReport.finish(results, json: json, verb: dryRun ? "would purge" : "purged")
     }
 }
 
 /// Prints replay/purge results; exit 1 when any job was not found or skipped.
 enum DLQReport {
-    static func finish(_ results: [DLQActionResult], json: Bool, verb: String) throws {
+    static func finish(_ results: [JSONValue], json: Bool, verb: String) throws {
+        let ok = results.filter { $0["ok"] == true }
         if json {
-            DLQOutput.printJSON(.array(results.map(\.json)))
+            DLQOutput.printJSON(.array(results))
+        } else if results.isEmpty {
+            print("no dead jobs match")
         } else {
             for r in results {
-                if r.ok {
-                    var line = "job \(r.jobID): \(r.message)"
-                    if let n = r.newRunID { line += ", run id \(n)" }
-                    if let d = r.dueAt { line += ", due \(ISO8601.format(d))" }
-                    print(line)
-                } else {
-                    print("job \(r.jobID): \(r.message)")
+                let id = r["id"].map { JSONWriter.string($0) } ?? "?"
+                var line = "job \(id): \(r["message"]?.stringValue ?? "")"
+                if r["ok"] == true {
+                    if let n = r["new_run_id"]?.stringValue { line += ", run id \(n)" }
+                    if let d = r["due_at"]?.stringValue { line += ", due \(d)" }
                 }
+                print(line)
             }
-            print("\(verb) \(results.filter(\.ok).count) of \(results.count) job(s)")
+            print("\(verb) \(ok.count) of \(results.count) job(s)")
         }
-        if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        if ok.count < results.count { throw ExitCode(1) }
     }
 }

@@ -11,35 +11,6 @@ import Testing
 struct ServeProcessTests {
     static let token = "0123456789abcdef-admin"
 
-    func post(_ url: String, body: String, headers: [String: String]) throws -> (Int, String) {
-        try curl(["-X", "POST", url, "--data-binary", body] + headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
-    }
-
-    /// curl(1) as an independent client; returns status and body.
-    func curl(_ args: [String]) throws -> (Int, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["curl", "-s", "-m", "5", "-w", "\n%{http_code}"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
-    }
-
-    func waitUntil(_ seconds: Double, _ check: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try check() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return false
-    }
-
     @Test func webhookToDeliveredRunAndOperations() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
@@ -87,18 +58,18 @@ struct ServeProcessTests {
         let body = #"{"ref":"refs/heads/main","repository":{"full_name":"acme/p"}}"#
         let sig = "sha256=" + Hex.encode(hmac(.sha256, key: Array("gh-secret".utf8), Array(body.utf8)))
         let headers = ["Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": sig]
-        let (status, answer) = try post(base + "/hooks/github", body: body, headers: headers)
+        let (status, answer) = try curlPost(base + "/hooks/github", body: body, headers: headers)
         #expect(status == 202, "\(answer)")
         #expect(try JSONParser.parse(answer)["dag_run_ids"] == ["gh__d-1"])
         // The same delivery again: same run id, no second run.
-        #expect(try post(base + "/hooks/github", body: body, headers: headers).0 == 202)
+        #expect(try curlPost(base + "/hooks/github", body: body, headers: headers).0 == 202)
         #expect(try waitUntil(10) { target.created() == ["gh__d-1"] }, "\(target.created())")
         Thread.sleep(forTimeInterval: 0.5)
         #expect(target.created() == ["gh__d-1"])
         // A bad signature: 401 and nothing more.
         var bad = headers
         bad["X-Hub-Signature-256"] = "sha256=" + String(repeating: "0", count: 64)
-        #expect(try post(base + "/hooks/github", body: body, headers: bad).0 == 401)
+        #expect(try curlPost(base + "/hooks/github", body: body, headers: bad).0 == 401)
 
         #expect(try curl([base + "/readyz"]).0 == 200)
         let metrics = try curl([base + "/metrics"]).1

@@ -1,0 +1,70 @@
+import BridgeCore
+import Foundation
+
+/// curl(1) as an independent HTTP client; returns the status and the body.
+func curl(_ args: [String], timeout: Int = 5) throws -> (Int, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["curl", "-s", "-m", "\(timeout)", "-w", "\n%{http_code}"] + args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+}
+
+/// A POST with curl(1).
+func curlPost(_ url: String, body: String, headers: [String: String]) throws -> (Int, String) {
+    try curl(["-X", "POST", url, "--data-binary", body] + headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
+}
+
+/// Polls `check` every 100 ms for up to `seconds`.
+func waitUntil(_ seconds: Double, _ check: () throws -> Bool) throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try check() { return true }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    return try check()
+}
+
+/// `dagbridge serve --config DIR/dagbridge.yaml` as a child process; its log goes to DIR/serve.log.
+final class ServeProcess: @unchecked Sendable {  // immutable after init; the process is only signalled
+    let process = Process()
+    let port: Int
+    let logFile: String
+
+    /// Starts the binary and waits until `/healthz` answers.
+    init(dir: String, port: Int, env: [String: String]) throws {
+        self.port = port
+        logFile = dir + "/serve-\(UUID().uuidString.prefix(8)).log"
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["serve", "--config", dir + "/dagbridge.yaml"]
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let base = self.base
+        let process = self.process
+        guard try waitUntil(15, { try !process.isRunning || curl([base + "/healthz"]).0 == 200 }), process.isRunning else {
+            process.terminate()
+            throw BridgeError(.unavailable, "dagbridge serve did not start: \(log)")
+        }
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM and wait; the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
