@@ -38,3 +38,8 @@ def github():
     if r.status_code >= 300 and r.status_code != 409:
         return jsonify(error=f"airflow answered {r.status_code}"), 502
     return jsonify(accepted=1, dag_run_ids=[run_id]), 202
+
+
+@app.get("/healthz")
+def healthz():
+    return jsonify(status="alive")

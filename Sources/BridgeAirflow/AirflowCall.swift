@@ -101,6 +101,15 @@ extension AirflowAPI {
         }
     }
 
+    /// The call that lists a DAG's runs (first page; `total_entries` counts them all).
+    func runsCall(dagId: String, limit: Int) -> AirflowCall? {
+        switch self {
+        case .v2, .v1:
+            return AirflowCall(method: .get, root: root, path: "/dags/\(URLEncoding.component(dagId))/dagRuns", query: [("limit", "\(limit)")])
+        case .experimental, .restAPIPlugin: return nil
+        }
+    }
+
     /// A cheap authenticated read that shows the API is reachable and the credentials work.
     var probeCall: AirflowCall {
         switch self {

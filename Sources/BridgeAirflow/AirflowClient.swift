@@ -103,6 +103,12 @@ public final class AirflowClient: TriggerClient {
         return r
     }
 
+    /// Lists a DAG's runs (`GET /dags/{id}/dagRuns`: the first `limit` runs and `total_entries`).
+    public func listRuns(dagId: String, limit: Int = 100) async -> AirflowRead {
+        guard let call = config.api.runsCall(dagId: dagId, limit: limit) else { return .unsupported("api \(config.api) cannot list runs") }
+        return await read(call, what: "runs of DAG '\(dagId)'")
+    }
+
     /// Checks that the API answers and the credentials work (a cheap authenticated read).
     public func probe() async -> AirflowRead {
         await read(config.api.probeCall, what: "the API")

@@ -12,6 +12,7 @@ struct AirflowTestbed {
     static let script = packageRoot + "/scripts/airflow-testbed.sh"
     static let version = "3.3.2"
     let port: Int
+    let version: String
     let url: String
 
     /// Runs the script with posix_spawn and waits for it. Not `Process`: Foundation hands the child a
@@ -47,14 +48,23 @@ struct AirflowTestbed {
         return (code, text)
     }
 
-    init(port: Int) throws {
+    init(port: Int, version: String = Self.version) throws {
         self.port = port
-        let (status, out) = try Self.shell(["start", Self.version, "\(port)"])
+        self.version = version
+        url = try Self.start("start", version, port)
+    }
+
+    /// Starts (or with `restart`, starts again keeping the DB, DAGs and JWT secret); the base URL.
+    private static func start(_ command: String, _ version: String, _ port: Int) throws -> String {
+        let (status, out) = try Self.shell([command, version, "\(port)"])
         guard status == 0, let line = out.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }) else {
             throw BridgeError(.unavailable, "Airflow testbed did not start (exit \(status)): \(out)")
         }
-        url = String(line.dropFirst(6))
+        return String(line.dropFirst(6))
     }
+
+    /// Starts Airflow again after ``stop()`` with its state (runs, DAGs, secrets) kept.
+    func restart() throws { _ = try Self.start("restart", version, port) }
 
     /// The testbed's DAG folder (see the script: `$DAGBRIDGE_CACHE/airflow/run-PORT/home/dags`).
     var dagsFolder: String {

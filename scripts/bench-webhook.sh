@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Webhook ingress benchmark, side by side in one run (issue #5):
+#   A. `dagbridge serve` (release build): GitHub signature check, rules, durable journal (durability: full),
+#      dispatcher delivering to the stub target;
+#   B. the hand-written glue it replaces: Flask + requests under gunicorn (Benchmarks/webhook/flask_webhook.py):
+#      signature check, build the conf, POST the run to the same stub target, answer.
+# Load: wrk with Benchmarks/webhook/github.lua (signed pushes, a new X-GitHub-Delivery per request).
+# Stub target: nginx answering every dagRuns POST with 200 (a healthy, fast Airflow stand-in).
+# Reports requests/s, p50/p99 latency, errors, peak RSS under load and startup time (exec → /healthz 200).
+#
+#   scripts/bench-webhook.sh            (DURATION=15 CONNECTIONS=64 WRK_THREADS=2 SKIP_FLASK=1 to change)
+#
+# Installs what it needs: wrk, nginx (apt), flask/gunicorn/requests (cached venv), and builds
+# .build/release/dagbridge when missing. Everything binds 127.0.0.1 on free ports and is stopped at exit.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+CACHE=${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}
+VENV=$CACHE/bench-webhook-venv
+BIN=${DAGBRIDGE_BIN:-$ROOT/.build/release/dagbridge}
+SECRET="bench-webhook-secret"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need nginx; then apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; fi
+if [ ! -x "$VENV/bin/gunicorn" ] && [ -z "${SKIP_FLASK:-}" ]; then
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q flask==3.1.2 gunicorn==23.0.0 requests==2.32.5
+fi
+if [ ! -x "$BIN" ]; then (cd "$ROOT" && swift build -c release --product dagbridge >&2); fi
+
+W=$(mktemp -d /tmp/dagbridge-bench-webhook.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
+  sleep 0.5; rm -rf "$W"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+
+# The stub target.
+STUB=$(free_port)
+mkdir -p "$W/nginx"
+cat >"$W/nginx.conf" <<EOF
+worker_processes 1;
+pid $W/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx; uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$STUB;
+    location / { default_type application/json; return 200 '{"state":"queued"}'; }
+  }
+}
+EOF
+nginx -c "$W/nginx.conf" -p "$W/nginx"
+
+BODY=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",",":")))' "$ROOT/examples/events/github-push.json")
+SIG="sha256=$(printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.*= //')"
+export WRK_BODY="$BODY" WRK_SIGNATURE="$SIG"
+
+wait_healthy() {  # url pid → prints ms waited; fails if the process dies
+  local start=$1 url=$2 pid=$3
+  for _ in $(seq 1 2000); do
+    kill -0 "$pid" 2>/dev/null || { echo "process $pid exited" >&2; return 1; }
+    if curl -s -o /dev/null -m 1 "$url"; then echo $(( $(now_ms) - start )); return 0; fi
+    sleep 0.002
+  done
+  echo "not healthy: $url" >&2; return 1
+}
+rss_of() { local kb=0 p; for p in "$@"; do kb=$(( kb + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0) )); done; echo $kb; }
+run_load() {  # name url pids... → one result line
+  local name=$1 url=$2; shift 2
+  WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s "$ROOT/Benchmarks/webhook/github.lua" "$url" >/dev/null 2>&1 || true
+  local peak=0 out
+  (while true; do r=$(rss_of "$@"); [ "$r" -gt "$(cat "$W/peak-$name" 2>/dev/null || echo 0)" ] && echo "$r" >"$W/peak-$name"; sleep 0.2; done) &
+  local sampler=$!
+  out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/Benchmarks/webhook/github.lua" "$url" 2>&1)
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  peak=$(cat "$W/peak-$name" 2>/dev/null || echo 0)
+  local line; line=$(grep '^RESULT' <<<"$out") || { echo "$out" >&2; return 1; }
+  eval "${line#RESULT }"   # requests= duration_us= p50_us= p99_us= errors= non2xx=
+  awk -v n="$name" -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errors" -v x="$non2xx" -v rss="$peak" \
+    'BEGIN { printf "| %-28s | %8.0f | %7.2f | %7.2f | %6d | %6d | %6.0f |", n, r/(d/1e6), p50/1000, p99/1000, e, x, rss/1024 }'
+}
+
+# A. dagbridge serve
+DB_PORT=$(free_port)
+mkdir -p "$W/dagbridge/rules"
+sed 's/target: airflow-local/target: stub/' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml"
+cat >"$W/dagbridge/dagbridge.yaml" <<EOF
+server: { listen: "127.0.0.1:$DB_PORT" }
+logging: { format: logfmt, level: warning }
+store: { path: journal.sqlite, durability: full, high_water: 10000000, low_water: 9000000 }
+rules: { path: rules }
+targets:
+  stub: { url: "http://127.0.0.1:$STUB", api: v2, auth: { type: none }, max_in_flight: 32 }
+sources:
+  webhooks:
+    - name: github
+      verify: { type: github, secret: "$SECRET" }
+EOF
+T0=$(now_ms)
+"$BIN" serve --config "$W/dagbridge/dagbridge.yaml" 2>"$W/dagbridge/serve.log" &
+DB_PID=$!; PIDS+=("$DB_PID")
+DB_START=$(wait_healthy "$T0" "http://127.0.0.1:$DB_PORT/readyz" "$DB_PID") || { cat "$W/dagbridge/serve.log" >&2; exit 1; }
+
+# B. Flask + requests under gunicorn (2 workers x 8 threads: one per core, threads for the outbound POST).
+if [ -z "${SKIP_FLASK:-}" ]; then
+  FL_PORT=$(free_port)
+  T0=$(now_ms)
+  (cd "$ROOT/Benchmarks/webhook" && WEBHOOK_SECRET="$SECRET" TARGET_URL="http://127.0.0.1:$STUB/api/v2/dags/ci_build/dagRuns" \
+    exec "$VENV/bin/gunicorn" -w 2 --threads 8 -b "127.0.0.1:$FL_PORT" --log-level warning flask_webhook:app 2>"$W/gunicorn.log") &
+  FL_PID=$!; PIDS+=("$FL_PID")
+  FL_START=$(wait_healthy "$T0" "http://127.0.0.1:$FL_PORT/healthz" "$FL_PID") || { cat "$W/gunicorn.log" >&2; exit 1; }
+fi
+
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, signed GitHub push ($(printf '%s' "$BODY" | wc -c) bytes), stub target nginx; $(nproc) cores"
+echo
+echo "| server                       |    req/s | p50 ms  | p99 ms  | errors | non2xx | RSS MB |"
+echo "|------------------------------|----------|---------|---------|--------|--------|--------|"
+echo "$(run_load "dagbridge serve (full fsync)" "http://127.0.0.1:$DB_PORT" "$DB_PID")"
+if [ -z "${SKIP_FLASK:-}" ]; then
+  echo "$(run_load "Flask + requests (gunicorn)" "http://127.0.0.1:$FL_PORT" "$FL_PID" $(pgrep -P "$FL_PID" || true))"
+fi
+echo
+echo "startup (exec → first 200 from /readyz, /healthz for Flask): dagbridge ${DB_START} ms${FL_START:+, Flask/gunicorn ${FL_START} ms}"
+# Every acknowledged delivery is journaled; how many the dispatcher has delivered to the stub so far.
+M=$(curl -s "http://127.0.0.1:$DB_PORT/metrics")
+echo "dagbridge: events received $(grep -E '^dagbridge_events_received_total' <<<"$M" | awk '{print $2}'), jobs journaled $(grep -E '^dagbridge_jobs_created_total' <<<"$M" | awk '{print $2}'), delivered so far $(grep -E 'dagbridge_jobs_total\{.*outcome="delivered"' <<<"$M" | awk '{print $2}')"
