@@ -21,6 +21,7 @@ public final class Journal: JobStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
     let logger: Logger
+    private let checkpointer: Checkpointer
 
     private struct Pressure {
         /// Pending + in-flight jobs, as counted by this process.
@@ -51,6 +52,8 @@ public final class Journal: JobStore {
         let sync = config.durability == .full ? "FULL" : "NORMAL"
         c.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
+            // Checkpoints run on their own thread (see Checkpointer), never inside a commit.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             pool = try DatabasePool(path: config.path, configuration: c)
@@ -59,8 +62,15 @@ public final class Journal: JobStore {
             throw BridgeError(.io, "cannot open the store '\(config.path)' (check the path and its permissions)", cause: error)
         }
         writer = GroupCommitWriter(pool: pool)
+        do {
+            checkpointer = try Checkpointer(path: config.path, logger: logger)
+        } catch {
+            throw BridgeError(.io, "cannot open the store '\(config.path)' for checkpoints", cause: error)
+        }
         try refreshCountersBlocking()
     }
+
+    deinit { checkpointer.stop() }
 
     /// Opens a journal at `path` with default settings otherwise.
     public convenience init(path: String, durability: StoreConfig.Durability = .full) throws {
