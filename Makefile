@@ -32,7 +32,12 @@ test: build
 	$(BIN) rules check --rules rules
 
 bench: setup
+	@scripts/setup.sh --test
+	$(SWIFT) build -c release
 	$(SWIFT) run -c release bench-rules
+	$(SWIFT) run -c release bench-store
+	$(SWIFT) run -c release bench-http
+	scripts/bench-webhook.sh
 
 clean:
 	rm -rf .build
