@@ -66,12 +66,12 @@ struct AirflowIntegrationTests {
         #expect(dup.outcome == .duplicate && dup.httpStatus == 409, "\(dup.reason)")
 
         // Missing DAG → permanent, saying so.
-        let missing = await c.trigger(job("no_such_dag", target: "af3"))
+        let missing = await Self.triggerRetrying(c, job("no_such_dag", target: "af3"))
         #expect(missing.outcome == .permanent)
         #expect(missing.reason.hasPrefix("DAG 'no_such_dag' not found on target 'af3' (404)"), "\(missing.reason)")
 
         // Bad conf (an array where Airflow wants an object) → permanent with Airflow's detail.
-        let badConf = await c.trigger(job("demo_dag", conf: [1, 2], target: "af3"))
+        let badConf = await Self.triggerRetrying(c, job("demo_dag", conf: [1, 2], target: "af3"))
         #expect(badConf.outcome == .permanent)
         #expect(badConf.reason.hasPrefix("conf rejected by target 'af3' (422): body.conf"), "\(badConf.reason)")
 
@@ -83,7 +83,7 @@ struct AirflowIntegrationTests {
         #expect(!rejected.reason.contains("not-the-password"))
 
         // Paused DAG: Airflow accepts the run (it stays queued); the DAG reads as paused for `targets check`.
-        let paused = await c.trigger(job("paused_dag", target: "af3"))
+        let paused = await Self.triggerRetrying(c, job("paused_dag", target: "af3"))
         _ = expectDelivered(paused, "paused DAG")
         #expect(await c.getDAG("paused_dag").json?["is_paused"] == true)
         #expect(await c.getDAG("demo_dag").json?["is_paused"] == false)
