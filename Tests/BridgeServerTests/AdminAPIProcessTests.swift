@@ -10,10 +10,7 @@ struct AdminAPIProcessTests {
     static let token = "admin-token-0123456789"
 
     func admin(_ method: String, _ url: String, _ body: String? = nil) throws -> (Int, JSONValue?) {
-        var args = ["-X", method, "-H", "Authorization: Bearer \(Self.token)", url]
-        if let body { args += ["-H", "Content-Type: application/json", "--data-binary", body] }
-        let (status, text) = try curl(args)
-        return (status, try? JSONParser.parse(text))
+        try adminCall(Self.token, method, url, body)
     }
 
     func writeRules(_ dir: String, lateDAG: String, brokenConf: String) throws {

@@ -85,10 +85,7 @@ struct EndToEndAirflowTests {
     }
 
     func admin(_ method: String, _ url: String, _ body: String? = nil) throws -> (Int, JSONValue?) {
-        var args = ["-X", method, "-H", "Authorization: Bearer \(Self.adminToken)", url]
-        if let body { args += ["-H", "Content-Type: application/json", "--data-binary", body] }
-        let (status, text) = try curl(args, timeout: 30)
-        return (status, try? JSONParser.parse(text))
+        try adminCall(Self.adminToken, method, url, body)
     }
 
     func readRun(_ client: AirflowClient, _ dag: String, _ runID: String, timeout: Double = 60) async -> JSONValue? {

@@ -37,23 +37,11 @@ struct ServeProcessTests {
               verify: { type: github, secret: "${env:TEST_GH_SECRET}" }
         """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
 
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: CLI.binary)
-        serve.arguments = ["serve", "--config", dir.path + "/dagbridge.yaml"]
-        var env = ProcessInfo.processInfo.environment
-        env["TEST_ADMIN_TOKEN"] = Self.token
-        env["TEST_GH_SECRET"] = "gh-secret"
-        serve.environment = env
-        let logFile = dir.path + "/serve.log"
-        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        serve.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        serve.standardOutput = FileHandle.nullDevice
-        try serve.run()
-        defer { if serve.isRunning { serve.terminate() } }
-        let base = "http://127.0.0.1:\(port)"
-        let started = try waitUntil(10) { try curl([base + "/healthz"]).0 == 200 }
-        let startLog = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
-        #expect(started, "server did not start: \(startLog)")
+        let serve = try ServeProcess(
+            dir: dir.path, port: port, env: ["TEST_ADMIN_TOKEN": Self.token, "TEST_GH_SECRET": "gh-secret"])
+        defer { serve.terminate() }
+        let base = serve.base
+        let logFile = serve.logFile
 
         let body = #"{"ref":"refs/heads/main","repository":{"full_name":"acme/p"}}"#
         let sig = "sha256=" + Hex.encode(hmac(.sha256, key: Array("gh-secret".utf8), Array(body.utf8)))
@@ -82,15 +70,13 @@ struct ServeProcessTests {
 
         // SIGHUP with a broken rule file: rejected, the old set stays.
         try "rules: [ {name: x".write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
-        kill(serve.processIdentifier, SIGHUP)
+        kill(serve.process.processIdentifier, SIGHUP)
         #expect(try waitUntil(5) { try String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected") })
         let (_, rules) = try curl(["-H", "Authorization: Bearer \(Self.token)", base + "/admin/rules"])
         #expect(rules.contains(#""name":"gh""#))
 
         // Graceful shutdown: exit 0.
-        serve.terminate()
-        serve.waitUntilExit()
-        #expect(serve.terminationStatus == 0)
+        #expect(serve.terminate() == 0)
         let log = try String(contentsOfFile: logFile, encoding: .utf8)
         #expect(log.contains(#""msg":"accepted""#) && log.contains(#""dag_run_id":"gh__d-1""#))
         #expect(!log.contains("gh-secret") && !log.contains(Self.token))

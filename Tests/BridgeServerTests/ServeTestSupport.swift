@@ -68,3 +68,11 @@ final class ServeProcess: @unchecked Sendable {  // immutable after init; the pr
         return process.terminationStatus
     }
 }
+
+/// An admin API call with the bearer token; the status and the parsed JSON answer.
+func adminCall(_ token: String, _ method: String, _ url: String, _ body: String? = nil) throws -> (Int, JSONValue?) {
+    var args = ["-X", method, "-H", "Authorization: Bearer \(token)", url]
+    if let body { args += ["-H", "Content-Type: application/json", "--data-binary", body] }
+    let (status, text) = try curl(args, timeout: 30)
+    return (status, try? JSONParser.parse(text))
+}
