@@ -19,6 +19,8 @@ final class Checkpointer: Sendable {
     static let walLimit = 64 << 20
 
     private let stopped = Mutex(false)
+    /// The last checkpoint's WAL frames and how many of them are in the database file.
+    private let last = Mutex<(frames: Int, checkpointed: Int, count: Int)?>(nil)
 
     /// Starts the thread; `interval` is the pause between checkpoints in seconds.
     init(path: String, interval: Double = 0.1, logger: Logger) throws {
@@ -35,7 +37,8 @@ final class Checkpointer: Sendable {
                 do {
                     let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
                     let mode = size > Self.walLimit ? "TRUNCATE" : "PASSIVE"
-                    try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(\(mode))") }
+                    let row = try queue.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(\(mode))") }
+                    if let row { self.last.withLock { $0 = (row[1], row[2], ($0?.count ?? 0) + 1) } }
                     lastError = nil
                 } catch {
                     let text = "\(error)"
@@ -47,6 +50,10 @@ final class Checkpointer: Sendable {
         thread.name = "dagbridge-checkpoint"
         thread.start()
     }
+
+    /// The WAL frames and checkpointed frames seen by the last checkpoint, and how many
+    /// checkpoints have run (nil before the first).
+    var lastResult: (frames: Int, checkpointed: Int, count: Int)? { last.withLock { $0 } }
 
     private var isStopped: Bool { stopped.withLock { $0 } }
 

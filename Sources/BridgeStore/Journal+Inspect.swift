@@ -90,3 +90,10 @@ extension StoredEvent {
         return .object(e)
     }
 }
+
+extension Journal {
+    /// Frames in the WAL now (`PRAGMA wal_checkpoint(PASSIVE)` on the writer), for tests.
+    func walFrames() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] ?? -1 }
+    }
+}

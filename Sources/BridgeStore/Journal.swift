@@ -21,7 +21,7 @@ public final class Journal: JobStore {
     let pool: DatabasePool
     let writer: GroupCommitWriter
     let logger: Logger
-    private let checkpointer: Checkpointer
+    let checkpointer: Checkpointer
 
     private struct Pressure {
         /// Pending + in-flight jobs, as counted by this process.

@@ -2,6 +2,9 @@
 import BridgeCore
 import BridgeHTTP
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Testing
 
 /// Every row of DESIGN.md's answer classification against a local server, through libcurl.
@@ -71,11 +74,20 @@ struct ClassificationTests {
     }
 
     @Test func connectionRefusedIsRetry() async throws {
-        // A port nobody listens on: bind, read the port, close.
-        let server = try await FakeServer.start()
-        let port = server.port
-        server.stop()
-        try await Task.sleep(for: .milliseconds(300))
+        // A port bound but not listening: connections are refused, and no other test's server can
+        // take it meanwhile (a port merely closed again could be reused by a parallel test).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
         let c = try AirflowClient(config: TargetConfig(name: "gone", url: "http://127.0.0.1:\(port)", timeout: 2), transport: try makeClient())
         let r = await c.trigger(job("ok"))
         #expect(r.outcome == .retry(retryAfter: nil))

@@ -65,13 +65,14 @@ struct GoogleAuthTests {
 
     @Test func tokenIsRefreshedBeforeExpiry() async throws {
         let s = try await setup()
-        // A 6 s token is refreshed once past half its life; the two first calls must fit in those
-        // 3 s even when the whole suite loads the machine (a 2 s token did not, once).
-        try await s.server.control(["expires_in": 6], using: s.http)
+        // A 20 s token is refreshed once past half its life; the two first calls must fit in those
+        // 10 s even when the whole suite loads the machine (2 s and 6 s tokens did not, once each).
+        try await s.server.control(["expires_in": 20], using: s.http)
         let c = try client(s, GoogleAuthConfig(credentialsFile: s.keyFile))
+        let start = ContinuousClock.now
         _ = await c.trigger(job("ok"))
         _ = await c.trigger(job("ok"))
-        try await Task.sleep(for: .milliseconds(3500))  // past half its 6 s life: refreshed before use
+        try await Task.sleep(until: start + .milliseconds(11_000))  // past half its 20 s life: refreshed before use
         _ = await c.trigger(job("ok"))
         #expect(try await s.server.log(using: s.http)["token_fetches"] == 2)
         #expect(try await authorizations(s) == ["Bearer goog-1", "Bearer goog-1", "Bearer goog-2"])
