@@ -53,6 +53,8 @@ public struct JSONTape: Sendable {
     /// equivalence, such as "K" and U+212A KELVIN SIGN): ``JSONObject`` then finds only one of them
     /// by name, which a reader of entries must not second-guess (the pattern index then matches `value()`).
     public internal(set) var hasAmbiguousNames = false
+    /// Reused storage for the member names of the objects being read from raw bytes.
+    var names: [(Int, Int, Int, Bool)] = []
 
     /// An empty tape (no document).
     public init() {}
@@ -194,7 +196,10 @@ public struct JSONTape: Sendable {
     mutating func appendRaw(buffer buf: UnsafeRawBufferPointer, parent: Int, key: (start: Int, length: Int)?) throws(JSONParseError) {
         var p = Parser(buf: buf)
         p.skipWhitespace()
-        var dup = TapeDuplicates()
+        var dup = TapeDuplicates(members: [])
+        swap(&dup.members, &names)
+        dup.members.removeAll(keepingCapacity: true)
+        defer { swap(&dup.members, &names) }
         try p.tapeValue(depth: 0, into: &self, parent: parent, key: key, duplicates: &dup)
         p.skipWhitespace()
         if p.pos != buf.count { throw p.error("unexpected content after the JSON value") }
@@ -267,8 +272,8 @@ public struct JSONTape: Sendable {
 
 /// Member names of the objects being read from raw bytes, to apply "the last duplicate wins".
 struct TapeDuplicates {
-    /// (key start, key length, entry) of the members of the open objects, innermost last.
-    var members: [(Int, Int, Int)] = []
+    /// (key start, key length, entry, whether the key is ASCII) of the members of the open objects, innermost last.
+    var members: [(Int, Int, Int, Bool)] = []
 }
 
 extension Parser {
@@ -297,9 +302,12 @@ extension Parser {
                 try expectColon()
                 let position = tape.entries.count
                 try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates)
-                if let earlier = Self.duplicate(k, of: base, tape, &duplicates, &byName, position: position, ambiguous: &tape.hasAmbiguousNames) {
-                    tape.remove(earlier)
+                var ambiguous = false
+                let earlier = tape.bytes.withUnsafeBufferPointer { b in
+                    Self.duplicate(k, of: base, b, &duplicates, &byName, position: position, ambiguous: &ambiguous)
                 }
+                if ambiguous { tape.hasAmbiguousNames = true }
+                if let earlier { tape.remove(earlier) }
                 if try endOfObject() {
                     duplicates.members.removeLast(duplicates.members.count - base)
                     tape.close(me)
@@ -367,51 +375,46 @@ extension Parser {
 
     /// The entry of an earlier member of the same object named like `key` (then forgotten), and records `key`.
     /// Names are compared as ``JSONObject`` compares them (`String` equality).
-    static func duplicate(_ key: (start: Int, length: Int), of base: Int, _ tape: JSONTape, _ d: inout TapeDuplicates,
+    static func duplicate(_ key: (start: Int, length: Int), of base: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ d: inout TapeDuplicates,
                           _ byName: inout [String: Int]?, position: Int, ambiguous: inout Bool) -> Int? {
         let n = d.members.count - base
         var found: Int?
+        let b = bytes
+        var keyASCII = true
+        for j in key.start..<(key.start + key.length) where b[j] >= 0x80 {
+            keyASCII = false
+            break
+        }
         if n < 16, byName == nil {
             // As the parser's `push`: a duplicate has the same length in bytes and is an equal `String`.
-            tape.bytes.withUnsafeBufferPointer { b in
-                var keyASCII: Bool?
-                for i in base..<d.members.count {
-                    let (s, l, _) = d.members[i]
+            for i in base..<d.members.count {
+                let (s, l, _, otherASCII) = d.members[i]
+                if keyASCII && otherASCII {
                     if l == key.length, bytesEqual(b.baseAddress! + s, b.baseAddress! + key.start, l) {
                         found = i
                         break
                     }
-                    if keyASCII == nil {
-                        keyASCII = true
-                        for j in key.start..<(key.start + key.length) where b[j] >= 0x80 { keyASCII = false; break }
-                    }
-                    var otherASCII = true
-                    for j in s..<(s + l) where b[j] >= 0x80 { otherASCII = false; break }
-                    if keyASCII! && otherASCII { continue }
-                    let a = String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)
-                    let k = String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
-                    guard a == k else { continue }
-                    if l == key.length {
-                        found = i
-                        break
-                    }
-                    ambiguous = true
+                    continue
                 }
+                let a = String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)
+                let k = String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
+                guard a == k else { continue }
+                if l == key.length {
+                    found = i
+                    break
+                }
+                ambiguous = true
             }
         } else {
             if byName == nil {
                 var m = [String: Int](minimumCapacity: 2 * n)
-                tape.bytes.withUnsafeBufferPointer { b in
-                    for i in base..<d.members.count {
-                        let (s, l, _) = d.members[i]
-                        m[String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)] = i
-                    }
+                for i in base..<d.members.count {
+                    let (s, l, _, _) = d.members[i]
+                    m[String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)] = i
                 }
                 byName = m
             }
-            let k = tape.bytes.withUnsafeBufferPointer { b in
-                String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
-            }
+            let k = String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
             if let f = byName![k] { found = f } else { byName![k] = d.members.count }
         }
         if let found {
@@ -420,7 +423,7 @@ extension Parser {
             d.members[found].2 = position
             return earlier
         }
-        d.members.append((key.start, key.length, position))
+        d.members.append((key.start, key.length, position, keyASCII))
         return nil
     }
 }

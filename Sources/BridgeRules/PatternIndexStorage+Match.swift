@@ -84,7 +84,9 @@ extension PatternIndexStorage {
                                 continue keyLoop
                             }
                             // Beyond ASCII, `String` equality (what `JSONObject` looks up by) can hold across lengths.
-                            if childKeysNonASCII || keys[j].utf8.contains(where: { $0 >= 0x80 }) {
+                            // (Only checked when a pattern names a non-ASCII field: testing every event key would
+                            // cost the common case; an ASCII pattern name is only found under its own bytes here.)
+                            if childKeysNonASCII {
                                 for i in lo..<hi where lengths[i] != n && keys[j] == childKeys[i] {
                                     walk(Int(childNodes[i]), values[j], s, underArray: underArray)
                                     break
