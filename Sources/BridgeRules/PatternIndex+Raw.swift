@@ -21,6 +21,10 @@ extension PatternIndex {
         result.removeAll(keepingCapacity: true)
         let scratch = pool.take(for: storage)
         defer { pool.give(scratch) }
+        defer {
+            // A pooled scratch keeps its tape's storage; not that of an unusually large body.
+            if scratch.tape.bytes.capacity > 1 << 20 || scratch.tape.entries.capacity > 1 << 16 { scratch.tape = JSONTape() }
+        }
         try scratch.tape.reset(envelopeBase: envelopeBase, rawBody: rawBody)
         storage.match(tape: scratch.tape, scratch, into: &result)
     }
