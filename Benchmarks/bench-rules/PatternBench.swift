@@ -27,12 +27,17 @@ func runPatternBenchmarks() {
     print("envelopes: \(events.count) distinct, average \(avgSize) bytes of JSON")
     print("")
 
+    // What an event carries once built (JSONTape(envelope), one per event, like the parsed envelope).
+    let tapes = events.map { JSONTape($0) }
+
     let mixed100Rules = PatternBenchData.mixedRules(100)
     let mixed100 = PatternIndex(mixed100Rules)
     crossCheckRaw(mixed100, events, bases, bodies)
-    // PATTERN_BENCH=mixed100|warm|exact10|parse|raw|filtered: one scenario only (for profiling with perf).
+    crossCheckTape(mixed100, events)
+    // PATTERN_BENCH=mixed100|tape|warm|exact10|parse|raw|filtered: one scenario only (for profiling with perf).
     if let only = getenv("PATTERN_BENCH").map({ String(cString: $0) }) {
         let r = only == "parse" ? measureParse(mixed100, bytes)
+            : only == "tape" ? measureTape(mixed100, tapes)
             : only == "raw" ? measureRawBody(mixed100, bases, bodies)
             : only == "filtered" ? measureFiltered(mixed100, bytes)
             : only == "exact10" ? measure(PatternIndex(PatternBenchData.exactPrefixRules(10)), events)
@@ -47,14 +52,19 @@ func runPatternBenchmarks() {
     crossCheck(mixed100, mixed100Rules, events)
     crossCheck(exact10k, exact10kRules, events10k)
     crossCheck(PatternIndex(PatternBenchData.mixedRules(10_000)), PatternBenchData.mixedRules(10_000), events10k)
+    crossCheckTape(exact10k, events10k)
+    let tapes10k = events10k.map { JSONTape($0) }
 
     var rows: [(String, PatternBenchResult)] = []
-    rows.append(("(1) 100 rules, mixed operators", measure(mixed100, events)))
+    rows.append(("(1) 100 rules, mixed, event tapes", measureTape(mixed100, tapes)))
+    rows.append(("(1v) same, JSONValue envelopes", measure(mixed100, events)))
     // A just-parsed event is in cache; 2000 rotating envelopes are not. Show both.
-    rows.append(("(1b) same, 64 envelopes (cache-warm)", measure(mixed100, Array(events.prefix(64)))))
-    rows.append(("(2) 10,000 rules, exact/prefix", measure(exact10k, events10k)))
+    rows.append(("(1b) JSONValue, 64 envelopes (cache-warm)", measure(mixed100, Array(events.prefix(64)))))
+    rows.append(("(2) 10,000 rules, exact/prefix, tapes", measureTape(exact10k, tapes10k)))
+    rows.append(("(2v) same, JSONValue envelopes", measure(exact10k, events10k)))
     rows.append(("(3) parse bytes + match, 100 mixed rules", measureParse(mixed100, bytes)))
-    rows.append(("(3b) raw body bytes + match, 100 mixed", measureRawBody(mixed100, bases, bodies)))
+    rows.append(("(3b) raw body bytes -> tape + match", measureRawBody(mixed100, bases, bodies)))
+    rows.append(("(3t) whole envelope bytes -> tape + match", measureRawEnvelope(mixed100, bytes)))
     rows.append(("(3c) filtered parse envelope + match", measureFiltered(mixed100, bytes)))
     printTable(rows)
 
@@ -69,7 +79,9 @@ func runPatternBenchmarks() {
     printTable(scale)
     print("")
     print("targets: (1) >= 1,000,000/s, (2) >= 200,000/s, (3) >= 150,000/s per core")
-    print("(3) builds the whole envelope; (3b) is the webhook path (envelope fields as values, body raw);")
+    print("(1)/(2) match a JSONTape built once per event; (1v)/(2v) walk the JSONValue tree instead;")
+    print("(3) builds the whole envelope; (3b) is the webhook path (envelope fields as values, body raw, read into a tape);")
+    print("(3t) reads the whole raw envelope into a tape;")
     print("(3c) parses the whole raw envelope building only the fields the rules read")
 }
 
@@ -130,7 +142,35 @@ private func crossCheckRaw(_ index: PatternIndex, _ events: [JSONValue], _ bases
     }
 }
 
-/// (3b): the envelope fields are values, the body raw bytes parsed selectively.
+/// Fails loudly if matching the tape of an envelope disagrees with matching the envelope.
+private func crossCheckTape(_ index: PatternIndex, _ events: [JSONValue]) {
+    for env in events.prefix(200) where index.matches(JSONTape(env)) != index.matches(env) {
+        fatalError("tape matching disagrees on \(env)")
+    }
+}
+
+private func measureTape(_ index: PatternIndex, _ tapes: [JSONTape]) -> PatternBenchResult {
+    var buffer: [Int] = []
+    buffer.reserveCapacity(64)
+    return run(count: tapes.count) { i in
+        index.matches(tapes[i], into: &buffer)
+        return buffer.count
+    }
+}
+
+/// (3t): the whole envelope from raw bytes into a reused tape.
+private func measureRawEnvelope(_ index: PatternIndex, _ bytes: [[UInt8]]) -> PatternBenchResult {
+    var buffer: [Int] = []
+    buffer.reserveCapacity(64)
+    var tape = JSONTape()
+    return run(count: bytes.count) { i in
+        do { try tape.reset(rawDocument: bytes[i]) } catch { return 0 }
+        index.matches(tape, into: &buffer)
+        return buffer.count
+    }
+}
+
+/// (3b): the envelope fields are values, the body raw bytes read into a tape.
 private func measureRawBody(_ index: PatternIndex, _ bases: [JSONObject], _ bodies: [[UInt8]]) -> PatternBenchResult {
     var buffer: [Int] = []
     buffer.reserveCapacity(64)

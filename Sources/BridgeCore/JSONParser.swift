@@ -78,7 +78,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { "line \(line), column \(column): \(message)" }
 }
 
-private struct Parser {
+/// The parser's state; internal so ``JSONTape`` can read raw bytes with the same checks.
+struct Parser {
     let buf: UnsafeRawBufferPointer
     var pos = 0
     /// Members and elements of the containers being parsed, innermost last; a finished

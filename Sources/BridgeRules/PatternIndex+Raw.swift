@@ -9,9 +9,9 @@ extension PatternIndex {
 
     /// Matches an envelope whose `body` is still raw JSON bytes, into a reused buffer (cleared first).
     ///
-    /// The body is parsed selectively: only the members the patterns read are built; the
-    /// rest is checked as strictly as ``JSONParser/parse(_:)-(Collection<UInt8>)`` does but never
-    /// turned into values. The result equals `matches(envelope)` where `envelope` is
+    /// The body is read into a ``JSONTape`` (kept by the index for reuse, so nothing is allocated
+    /// once warm): it is checked as strictly as ``JSONParser/parse(_:)-(Collection<UInt8>)`` does
+    /// but no value tree is built. The result equals `matches(envelope)` where `envelope` is
     /// `envelopeBase` with `body` set to the fully parsed bytes.
     /// - Parameters:
     ///   - rawBody: the body as received (UTF-8 JSON).
@@ -19,9 +19,14 @@ extension PatternIndex {
     /// - Throws: ``JSONParseError`` when the body is not valid JSON (`result` is then empty).
     public func matches(rawBody: some Collection<UInt8>, envelopeBase: JSONObject, into result: inout [Int]) throws(JSONParseError) {
         result.removeAll(keepingCapacity: true)
-        var envelope = envelopeBase
-        envelope["body"] = try JSONParser.parse(rawBody, keeping: storage.bodyFilter)
-        matches(.object(envelope), into: &result)
+        let scratch = pool.take(for: storage)
+        defer { pool.give(scratch) }
+        defer {
+            // A pooled scratch keeps its tape's storage; not that of an unusually large body.
+            if scratch.tape.bytes.capacity > 1 << 20 || scratch.tape.entries.capacity > 1 << 16 { scratch.tape = JSONTape() }
+        }
+        try scratch.tape.reset(envelopeBase: envelopeBase, rawBody: rawBody)
+        storage.match(tape: scratch.tape, scratch, into: &result)
     }
 
     /// Indices (ascending) of the patterns matching an envelope whose `body` is raw JSON bytes.

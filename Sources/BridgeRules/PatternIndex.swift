@@ -56,6 +56,23 @@ public struct PatternIndex: Sendable {
         storage.match(envelope, scratch, into: &result)
         pool.give(scratch)
     }
+
+    /// Indices (ascending) of the patterns that match the envelope held in `tape`.
+    /// Equals ``matches(_:)`` on `tape.value()`, but reads the tape's plain entries instead of a value
+    /// tree: build the tape once per event (``JSONTape/init(_:)`` or from raw bytes) and match it here.
+    public func matches(_ tape: JSONTape) -> [Int] {
+        var result: [Int] = []
+        matches(tape, into: &result)
+        return result
+    }
+
+    /// Allocation-free variant appending into a reused buffer (cleared first).
+    public func matches(_ tape: JSONTape, into result: inout [Int]) {
+        result.removeAll(keepingCapacity: true)
+        let scratch = pool.take(for: storage)
+        storage.match(tape: tape, scratch, into: &result)
+        pool.give(scratch)
+    }
 }
 
 /// Reusable per-call marks, so matching allocates nothing once warm.
@@ -79,6 +96,14 @@ final class PatternScratch: @unchecked Sendable {
     let candidates: UnsafeMutablePointer<Int32>
     /// `[0]` epoch, `[1]` number of candidates.
     let header: UnsafeMutablePointer<Int>
+    /// Per entry of the ``JSONTape`` being matched: its trie node, whether it sits in an array of
+    /// objects, and the positions of the entries on a pattern path; grown to the largest tape seen.
+    private(set) var tapeNode: UnsafeMutablePointer<Int32>
+    private(set) var tapeUnder: UnsafeMutablePointer<Bool>
+    private(set) var tapeHits: UnsafeMutablePointer<Int32>
+    private var tapeCapacity = 0
+    /// The tape a raw body is read into, kept for its storage.
+    var tape = JSONTape()
     private let sizes: [Int]
 
     init(_ storage: PatternIndexStorage) {
@@ -97,12 +122,32 @@ final class PatternScratch: @unchecked Sendable {
         candidates = .allocate(capacity: max(storage.disjunctCount, 1))
         header = .allocate(capacity: 2)
         header.initialize(repeating: 0, count: 2)
+        tapeNode = .allocate(capacity: 1)
+        tapeUnder = .allocate(capacity: 1)
+        tapeHits = .allocate(capacity: 1)
+    }
+
+    /// Makes the per-entry tape arrays hold at least `n` entries.
+    @inline(__always)
+    func reserveTape(_ n: Int) {
+        if n <= tapeCapacity { return }
+        let capacity = max(n, 2 * tapeCapacity, 64)
+        tapeNode.deallocate()
+        tapeUnder.deallocate()
+        tapeHits.deallocate()
+        tapeNode = .allocate(capacity: capacity)
+        tapeUnder = .allocate(capacity: capacity)
+        tapeHits = .allocate(capacity: capacity)
+        tapeCapacity = capacity
     }
 
     deinit {
         for p in [condMark, entryMark, disjMark, patternMark, pathMark, pathArrayMark] { p.deallocate() }
         candidates.deallocate()
         header.deallocate()
+        tapeNode.deallocate()
+        tapeUnder.deallocate()
+        tapeHits.deallocate()
     }
 
     @inline(__always) var epoch: UInt32 { UInt32(truncatingIfNeeded: header[0]) }

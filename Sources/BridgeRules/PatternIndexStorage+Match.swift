@@ -4,51 +4,60 @@ extension PatternIndexStorage {
     func match(_ envelope: JSONValue, _ s: PatternScratch, into result: inout [Int]) {
         s.begin()
         walk(0, envelope, s, underArray: false)
-        for i in 0..<s.candidateCount { confirm(Int(s.candidates[i]), envelope, s, &result) }
-        for d in alwaysDisjuncts { confirm(Int(d), envelope, s, &result) }
+        finish(s, &result) { c in
+            lazyConditions.withUnsafeBufferPointer { conds in
+                PatternValues.anyLeaf(envelope, path: conds[c].path[...]) { conds[c].matches(leaf: $0) }
+            }
+        } reference: { p in
+            patterns[p].matches(envelope)
+        }
+    }
+
+    /// Confirms the candidates found by a walk, and the alternatives that need no value.
+    /// - Parameters:
+    ///   - lazy: whether some value of the event at condition `c`'s path satisfies it (one by one).
+    ///   - reference: whether pattern `p` matches by the reference walk.
+    func finish(_ s: PatternScratch, _ result: inout [Int], lazy: (Int) -> Bool, reference: (Int) -> Bool) {
+        for i in 0..<s.candidateCount { confirm(Int(s.candidates[i]), s, &result, lazy, reference) }
+        for d in alwaysDisjuncts { confirm(Int(d), s, &result, lazy, reference) }
         if result.count > 1 { result.sort() }
     }
 
     /// Whether condition `c` is satisfied by some value of this event.
     @inline(__always)
-    private func satisfied(_ c: Int, _ envelope: JSONValue, _ s: PatternScratch) -> Bool {
+    private func satisfied(_ c: Int, _ s: PatternScratch, _ lazy: (Int) -> Bool) -> Bool {
         let epoch = s.epoch
         if s.condMark[c] == epoch { return true }
         for k in Int(condEntryStart[c])..<Int(condEntryStart[c + 1]) where s.entryMark[Int(condEntryList[k])] == epoch {
             return true
         }
         if condExistsTrue[c], s.pathMark[Int(condPath[c])] == epoch { return true }
-        if condLazy[c] {
-            let hit = lazyConditions.withUnsafeBufferPointer { conds in
-                PatternValues.anyLeaf(envelope, path: conds[c].path[...]) { conds[c].matches(leaf: $0) }
-            }
-            if hit {
-                s.condMark[c] = epoch
-                return true
-            }
+        if condLazy[c], lazy(c) {
+            s.condMark[c] = epoch
+            return true
         }
         return false
     }
 
-    private func confirm(_ d: Int, _ envelope: JSONValue, _ s: PatternScratch, _ result: inout [Int]) {
+    private func confirm(_ d: Int, _ s: PatternScratch, _ result: inout [Int], _ lazy: (Int) -> Bool, _ reference: (Int) -> Bool) {
         let epoch = s.epoch
         let p = Int(disjPattern[d])
         if s.patternMark[p] == epoch { return }
         var throughArrays = 0
         for k in Int(disjCondStart[d])..<Int(disjCondStart[d + 1]) {
             let c = Int(disjCondList[k])
-            if !satisfied(c, envelope, s) { return }
+            if !satisfied(c, s, lazy) { return }
             if s.pathArrayMark[Int(condPath[c])] == epoch { throughArrays += 1 }
         }
         for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
             let c = Int(disjAbsentList[k])
             let path = Int(condPath[c])
-            if s.pathMark[path] == epoch, !satisfied(c, envelope, s) { return }
+            if s.pathMark[path] == epoch, !satisfied(c, s, lazy) { return }
             if s.pathArrayMark[path] == epoch { throughArrays += 1 }
         }
         s.patternMark[p] = epoch
         // Two conditions met inside arrays of objects may sit in different elements: ask the reference walk.
-        if throughArrays >= 2, !patterns[p].matches(envelope) { return }
+        if throughArrays >= 2, !reference(p) { return }
         result.append(p)
     }
 
@@ -68,11 +77,20 @@ extension PatternIndexStorage {
             o.keys.withUnsafeBufferPointer { keys in
                 o.values.withUnsafeBufferPointer { values in
                     childKeyLengths.withUnsafeBufferPointer { lengths in
-                        for j in keys.indices {
+                        keyLoop: for j in keys.indices {
                             let n = keys[j].utf8.count
                             for i in lo..<hi where lengths[i] == n && keys[j] == childKeys[i] {
                                 walk(Int(childNodes[i]), values[j], s, underArray: underArray)
-                                break
+                                continue keyLoop
+                            }
+                            // Beyond ASCII, `String` equality (what `JSONObject` looks up by) can hold across lengths.
+                            // (Only checked when a pattern names a non-ASCII field: testing every event key would
+                            // cost the common case; an ASCII pattern name is only found under its own bytes here.)
+                            if childKeysNonASCII {
+                                for i in lo..<hi where lengths[i] != n && keys[j] == childKeys[i] {
+                                    walk(Int(childNodes[i]), values[j], s, underArray: underArray)
+                                    break
+                                }
                             }
                         }
                     }
@@ -96,7 +114,7 @@ extension PatternIndexStorage {
     }
 
     @inline(__always)
-    private func candidate(_ d: Int32, _ s: PatternScratch) {
+    func candidate(_ d: Int32, _ s: PatternScratch) {
         let di = Int(d)
         if s.disjMark[di] != s.epoch {
             s.disjMark[di] = s.epoch
@@ -106,7 +124,7 @@ extension PatternIndexStorage {
     }
 
     @inline(__always)
-    private func hitEntry(_ e: Int32, _ s: PatternScratch) {
+    func hitEntry(_ e: Int32, _ s: PatternScratch) {
         let ei = Int(e)
         if s.entryMark[ei] == s.epoch { return }
         s.entryMark[ei] = s.epoch
@@ -114,7 +132,7 @@ extension PatternIndexStorage {
     }
 
     @inline(__always)
-    private func hitCondition(_ c: Int32, _ s: PatternScratch) {
+    func hitCondition(_ c: Int32, _ s: PatternScratch) {
         let ci = Int(c)
         if s.condMark[ci] == s.epoch { return }
         s.condMark[ci] = s.epoch
@@ -122,7 +140,10 @@ extension PatternIndexStorage {
     }
 
     private func leaf(_ p: Int, _ value: JSONValue, _ s: PatternScratch) {
-        let t = paths[p]
+        pathRefs[p]._withUnsafeGuaranteedRef { leaf(p, value, s, $0) }
+    }
+
+    private func leaf(_ p: Int, _ value: JSONValue, _ s: PatternScratch, _ t: PatternPathTable) {
         if s.pathMark[p] != s.epoch {
             s.pathMark[p] = s.epoch
             for c in t.existsTrue { hitCondition(c, s) }
@@ -136,7 +157,10 @@ extension PatternIndexStorage {
                     for i in list.indices where list[i].0.contains(ip) { hitCondition(list[i].1, s) }
                 }
             }
-            if !t.wildcardGroups.isEmpty { wildcardGroups(str, t, s) }
+            if !t.wildcardGroups.isEmpty {
+                var str = str
+                str.withUTF8 { wildcardGroups($0, t, s) }
+            }
             if !t.wildcards.isEmpty {
                 t.wildcards.withUnsafeBufferPointer { list in
                     for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
@@ -166,16 +190,15 @@ extension PatternIndexStorage {
     }
 
     /// Checks the wildcard groups whose literal head or tail `str` carries.
-    private func wildcardGroups(_ str: String, _ t: PatternPathTable, _ s: PatternScratch) {
+    func wildcardGroups(_ buf: UnsafeBufferPointer<UInt8>, _ t: PatternPathTable, _ s: PatternScratch) {
         func check(_ g: Int32) {
             t.wildcardGroups[Int(g)].withUnsafeBufferPointer { list in
-                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(str) {
+                for i in list.indices where s.condMark[Int(list[i].1)] != s.epoch && list[i].0.matches(bytes: buf) {
                     hitCondition(list[i].1, s)
                 }
             }
         }
-        var str = str
-        str.withUTF8 { buf in
+        do {
             let n = buf.count
             let heads = t.wildcardHeads, tails = t.wildcardTails
             var h = PatternByteTable.seed
@@ -196,7 +219,7 @@ extension PatternIndexStorage {
     }
 
     @inline(__always)
-    private func number(_ d: Double, _ t: PatternPathTable, _ s: PatternScratch) {
+    func number(_ d: Double, _ t: PatternPathTable, _ s: PatternScratch) {
         if let e = t.numbers[d] { hitEntry(e, s) }
         if !t.ranges.isEmpty {
             t.ranges.withUnsafeBufferPointer { list in
@@ -205,7 +228,7 @@ extension PatternIndexStorage {
         }
     }
 
-    private func strings(_ str: String, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+    func strings(_ str: String, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
         let done: Void? = str.utf8.withContiguousStorageIfAvailable { buf in
             probe(buf, exact, prefixes, suffixes, s)
         }
@@ -215,7 +238,7 @@ extension PatternIndexStorage {
     }
 
     /// One forward pass hashes every prefix length in use and the whole value; one backward pass every suffix length.
-    private func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
+    func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
         let n = buf.count
         let wantExact = !exact.isEmpty && n <= exact.maxLength && exact.lengthUsed[n]
         let pmax = min(prefixes.maxLength, n)

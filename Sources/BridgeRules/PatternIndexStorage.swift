@@ -17,9 +17,16 @@ final class PatternIndexStorage: Sendable {
     let nodeChildStart: [Int32]
     let childKeys: [String]
     let childKeyLengths: [Int]
+    /// The child keys' UTF-8 bytes back to back (`childKeyByteStart[i]..<childKeyByteStart[i + 1]`), for ``JSONTape`` lookups.
+    let childKeyBytes: [UInt8]
+    let childKeyByteStart: [Int32]
+    /// Whether some key is not ASCII (then a key of the event is also compared as a `String`, like ``JSONObject`` does).
+    let childKeysNonASCII: Bool
     let childNodes: [Int32]
     let nodePath: [Int32]
     let paths: [PatternPathTable]
+    /// The same tables, read in the hot loop without a retain/release per value (`paths` keeps them alive).
+    let pathRefs: [Unmanaged<PatternPathTable>]
 
     let conditionCount: Int
     let entryCount: Int
@@ -147,6 +154,7 @@ final class PatternIndexStorage: Sendable {
                 return Int32(entryConds.count - 1)
             }
         }
+        pathRefs = paths.map { Unmanaged.passUnretained($0) }
         var condEntries = [[Int32]](repeating: [], count: condPath.count)
         var entryAnchors: [[Int32]] = []
         for (e, conds) in entryConds.enumerated() {
@@ -173,6 +181,15 @@ final class PatternIndexStorage: Sendable {
         nodeChildStart = childStart
         childKeys = keys
         childKeyLengths = keys.map(\.utf8.count)
+        var keyBytes: [UInt8] = []
+        var keyByteStart: [Int32] = [0]
+        for k in keys {
+            keyBytes += Array(k.utf8)
+            keyByteStart.append(Int32(keyBytes.count))
+        }
+        childKeyBytes = keyBytes
+        childKeyByteStart = keyByteStart
+        childKeysNonASCII = keyBytes.contains { $0 >= 0x80 }
         childNodes = nodes
         nodePath = pathOfNode.map(Int32.init)
 

@@ -1,4 +1,5 @@
 import BridgeCore
+import Foundation
 import Testing
 
 @testable import BridgeRules
@@ -162,6 +163,16 @@ struct PatternIndexTests {
             base["body"] = nil
             let raw = try index.matches(rawBody: JSONWriter.bytes(body), envelopeBase: base)
             #expect(raw == expected, "raw body \(body)")
+            // The envelope as a tape: built from the value, and read from raw bytes.
+            #expect(index.matches(JSONTape(env)) == expected, "tape \(env)")
+            let envBytes = JSONWriter.bytes(env)
+            #expect(try index.matches(JSONTape(rawDocument: envBytes)) == expected, "raw tape \(env)")
+            // Raw bytes with earlier duplicates of members (the last one wins, as in a full parse).
+            let decoy = gen.envelope()
+            let dupText = Self.withDecoys(envBytes, decoy)
+            let dupParsed = try JSONParser.parse(dupText)
+            let dupExpected = patterns.indices.filter { patterns[$0].matches(dupParsed) }
+            #expect(try index.matches(JSONTape(rawDocument: dupText)) == dupExpected, "duplicates \(String(decoding: dupText, as: UTF8.self))")
             // The whole envelope parsed with the index's key filter.
             let filtered = try JSONParser.parse(JSONWriter.bytes(env), keeping: index.keyFilter)
             #expect(index.matches(filtered) == expected, "filtered \(env)")
@@ -175,6 +186,48 @@ struct PatternIndexTests {
         // The generator must exercise both outcomes, or the comparison proves little.
         #expect(eventsMatching > 200)
         #expect(totalMatches < 1000 * 300 / 4)
+    }
+
+    /// `envelope`'s JSON with the members of `decoy` (and of its body) written first, so that
+    /// `envelope`'s own members are later duplicates that replace them.
+    static func withDecoys(_ envelope: [UInt8], _ decoy: JSONValue) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (k, v) in decoy.objectValue?.members ?? JSONObject().members where k != "body" {
+            out += JSONWriter.bytes(.string(k)) + [UInt8(ascii: ":")] + JSONWriter.bytes(v) + [UInt8(ascii: ",")]
+        }
+        var text = String(decoding: envelope.dropFirst(), as: UTF8.self)
+        // Decoy members at the start of the envelope's body, when it is an object.
+        if let range = text.range(of: #""body":{"#), let body = decoy["body"]?.objectValue, let first = body.members.first(where: { _ in true }) {
+            let member = String(decoding: JSONWriter.bytes(.string(first.0)) + [UInt8(ascii: ":")] + JSONWriter.bytes(first.1), as: UTF8.self)
+            text.replaceSubrange(range, with: #""body":{"# + member + (text[range.upperBound...].hasPrefix("}") ? "" : ","))
+        }
+        return out + Array(text.utf8)
+    }
+
+    @Test func tapeMatchingHandlesDuplicatesAndStringEqualNames() throws {
+        let ps = try [
+            #"{"body":{"a":["x"]}}"#,
+            #"{"body":{"K":[1]}}"#,
+            #"{"body":{"a":[{"exists":false}]}}"#,
+            #"{"body":{"items":{"id":[1],"kind":["k"]}}}"#,
+        ].map(pattern)
+        let index = PatternIndex(ps)
+        for text in [
+            #"{"body":{"a":"x","a":"y"}}"#, #"{"body":{"a":"y","a":"x"}}"#, #"{"body":{"a":{"b":1},"a":"x"}}"#,
+            #"{"body":{"a":"x","a":{"b":1}}}"#, #"{"body":{"K":1}}"#, #"{"body":{"K":2,"K":1}}"#,
+            #"{"body":{"items":[{"id":1,"kind":"j"},{"id":2,"kind":"k"}]}}"#,
+            #"{"body":{"items":[{"id":1,"kind":"j","kind":"k"}]}}"#,
+            #"{"body":{"items":[{"id":1,"kind":"k"}],"items":[{"id":2}]}}"#,
+        ] {
+            let parsed = try JSONParser.parse(text)
+            let expected = ps.indices.filter { ps[$0].matches(parsed) }
+            // (Two names equal only as Strings in one object: the value walk may see both; the tape defers to the reference.)
+            if !(text.unicodeScalars.contains("\u{212A}") && text.contains(#""K""#)) { #expect(index.matches(parsed) == expected, "\(text)") }
+            #expect(try index.matches(JSONTape(rawDocument: Array(text.utf8))) == expected, "\(text)")
+            let base = JSONObject()
+            let body = try JSONWriterBody.bodyText(text)
+            #expect(try index.matches(rawBody: Array(body.utf8), envelopeBase: base) == expected, "\(text)")
+        }
     }
 
     @Test func resultsAreAscendingAndBufferIsCleared() throws {
@@ -241,5 +294,12 @@ struct PatternIndexTests {
             }
             try await group.waitForAll()
         }
+    }
+}
+
+/// The raw text of the `body` member of a one-member envelope `{"body":…}`.
+enum JSONWriterBody {
+    static func bodyText(_ envelope: String) throws -> String {
+        String(envelope.dropFirst(#"{"body":"#.count).dropLast())
     }
 }

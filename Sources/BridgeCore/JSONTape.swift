@@ -1,0 +1,439 @@
+/// A JSON document flattened into one array of plain entries and one byte buffer.
+///
+/// Every value of the document is one ``Entry`` in document order (a container
+/// before its members), pointing at its container by position and holding its
+/// member name and string text as ranges of ``bytes`` (decoded UTF-8, escapes
+/// resolved) and numbers inline. Nothing in it is reference counted but the two
+/// arrays, so code that reads many fields of an event (the pattern index) walks
+/// it without the retain/release traffic and pointer chasing of a ``JSONValue``
+/// tree. Build it once per event: from a value (``init(_:)``), or from raw body
+/// bytes next to envelope fields already held as values
+/// (``init(envelopeBase:rawBody:)``), which checks the body as strictly as
+/// ``JSONParser`` does without building a tree.
+///
+/// ```swift
+/// let tape = try JSONTape(envelopeBase: fields, rawBody: request.body)
+/// index.matches(tape, into: &hits)
+/// ```
+public struct JSONTape: Sendable {
+    /// What an entry holds.
+    @frozen
+    public enum Kind: UInt8, Sendable {
+        case object, array, string, int, double, bool, null
+        /// A member replaced by a later duplicate key (it and everything below it are not part of the document).
+        case removed
+    }
+
+    /// One value of the document.
+    @frozen
+    public struct Entry: Sendable {
+        /// Position of the containing object or array; -1 for the root.
+        public var parent: Int32
+        /// Member name in ``JSONTape/bytes`` (start, length); length -1 for array elements and the root.
+        public var keyStart: UInt32
+        public var keyLength: Int32
+        public var kind: Kind
+        /// Arrays: whether some element is an object or an array.
+        public var holdsContainers: Bool
+        /// Containers: the number of entries below (the subtree is `position + 1 ..< position + 1 + size`).
+        /// Strings: text length in bytes.
+        public var size: UInt32
+        /// Strings: text start in ``JSONTape/bytes``; ints: the value; doubles: the bit pattern; bools: 0 or 1.
+        public var payload: UInt64
+
+        /// The number of entries of this value's subtree, itself included.
+        @inlinable public var span: Int {
+            kind == .object || kind == .array || kind == .removed ? Int(size) + 1 : 1
+        }
+    }
+
+    public internal(set) var entries: [Entry] = []
+    public internal(set) var bytes: [UInt8] = []
+    /// Whether some object has two distinct names that are equal as Swift `String`s (canonical
+    /// equivalence, such as "K" and U+212A KELVIN SIGN): ``JSONObject`` then finds only one of them
+    /// by name, which a reader of entries must not second-guess (the pattern index then matches `value()`).
+    public internal(set) var hasAmbiguousNames = false
+    /// Reused storage for the member names of the objects being read from raw bytes.
+    var names: [(Int, Int, Int, Bool)] = []
+
+    /// An empty tape (no document).
+    public init() {}
+
+    /// The tape of a value.
+    public init(_ value: JSONValue) {
+        append(value, parent: -1, key: nil)
+    }
+
+    /// The tape of an envelope whose `body` is raw JSON bytes: the fields of `envelopeBase`
+    /// (a `body` member in it is replaced), then `body` parsed from `rawBody`.
+    /// - Throws: ``JSONParseError`` when the body is not valid JSON (same rules as ``JSONParser/parse(_:)-(Collection<UInt8>)``).
+    public init(envelopeBase: JSONObject, rawBody: some Collection<UInt8>) throws(JSONParseError) {
+        try reset(envelopeBase: envelopeBase, rawBody: rawBody)
+    }
+
+    /// Rebuilds this tape in place (keeping its storage) as ``init(envelopeBase:rawBody:)`` would build it.
+    /// On error the tape is left empty.
+    public mutating func reset(envelopeBase: JSONObject, rawBody: some Collection<UInt8>) throws(JSONParseError) {
+        entries.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        hasAmbiguousNames = false
+        let root = open(.object, parent: -1, key: nil)
+        for (k, v) in envelopeBase.members where k != "body" { append(v, parent: root, key: k) }
+        let keyStart = bytes.count
+        bytes.append(contentsOf: "body".utf8)
+        do throws(JSONParseError) {
+            try appendRaw(rawBody, parent: root, key: (keyStart, 4))
+        } catch {
+            entries.removeAll(keepingCapacity: true)
+            bytes.removeAll(keepingCapacity: true)
+            throw error
+        }
+        close(root)
+    }
+
+    /// The tape of a whole JSON document read from raw bytes (checked as ``JSONParser`` checks it).
+    /// - Throws: ``JSONParseError`` when the bytes are not valid JSON.
+    public init(rawDocument: some Collection<UInt8>) throws(JSONParseError) {
+        try reset(rawDocument: rawDocument)
+    }
+
+    /// Rebuilds this tape in place (keeping its storage) as ``init(rawDocument:)`` would build it.
+    /// On error the tape is left empty.
+    public mutating func reset(rawDocument: some Collection<UInt8>) throws(JSONParseError) {
+        entries.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        hasAmbiguousNames = false
+        do throws(JSONParseError) {
+            try appendRaw(rawDocument, parent: -1, key: nil)
+        } catch {
+            entries.removeAll(keepingCapacity: true)
+            bytes.removeAll(keepingCapacity: true)
+            throw error
+        }
+    }
+
+    /// The number of entries.
+    public var count: Int { entries.count }
+
+    // MARK: Building
+
+    /// Appends an entry for a container and returns its position; ``close(_:)`` sets its size.
+    mutating func open(_ kind: Kind, parent: Int, key: (start: Int, length: Int)?) -> Int {
+        entries.append(Entry(parent: Int32(truncatingIfNeeded: parent), keyStart: UInt32(truncatingIfNeeded: key?.start ?? 0),
+                             keyLength: Int32(truncatingIfNeeded: key?.length ?? -1), kind: kind, holdsContainers: false, size: 0, payload: 0))
+        return entries.count - 1
+    }
+
+    mutating func close(_ position: Int) {
+        entries[position].size = UInt32(truncatingIfNeeded: entries.count - position - 1)
+    }
+
+    mutating func appendKey(_ key: String) -> (start: Int, length: Int) {
+        let start = bytes.count
+        bytes.append(contentsOf: key.utf8)
+        return (start, bytes.count - start)
+    }
+
+    mutating func scalar(_ kind: Kind, parent: Int, key: (start: Int, length: Int)?, size: Int = 0, payload: UInt64) {
+        entries.append(Entry(parent: Int32(truncatingIfNeeded: parent), keyStart: UInt32(truncatingIfNeeded: key?.start ?? 0),
+                             keyLength: Int32(truncatingIfNeeded: key?.length ?? -1), kind: kind, holdsContainers: false,
+                             size: UInt32(truncatingIfNeeded: size), payload: payload))
+    }
+
+    mutating func append(_ value: JSONValue, parent: Int, key: String?) {
+        let k = key.map { appendKey($0) }
+        switch value {
+        case .object(let o):
+            let me = open(.object, parent: parent, key: k)
+            if !hasAmbiguousNames, o.keys.contains(where: { $0.utf8.contains { $0 >= 0x80 } }) {
+                let keys = o.keys
+                for i in keys.indices {
+                    for j in keys.indices where j > i && keys[i] == keys[j] && !keys[i].utf8.elementsEqual(keys[j].utf8) {
+                        hasAmbiguousNames = true
+                    }
+                }
+            }
+            o.keys.withUnsafeBufferPointer { keys in
+                o.values.withUnsafeBufferPointer { values in
+                    for i in keys.indices { append(values[i], parent: me, key: keys[i]) }
+                }
+            }
+            close(me)
+        case .array(let items):
+            let me = open(.array, parent: parent, key: k)
+            items.withUnsafeBufferPointer { items in
+                for i in items.indices {
+                    switch items[i] {
+                    case .object, .array: entries[me].holdsContainers = true
+                    default: break
+                    }
+                    append(items[i], parent: me, key: nil)
+                }
+            }
+            close(me)
+        case .string(let s):
+            let start = bytes.count
+            bytes.append(contentsOf: s.utf8)
+            scalar(.string, parent: parent, key: k, size: bytes.count - start, payload: UInt64(start))
+        case .int(let i): scalar(.int, parent: parent, key: k, payload: UInt64(bitPattern: i))
+        case .double(let d): scalar(.double, parent: parent, key: k, payload: d.bitPattern)
+        case .bool(let b): scalar(.bool, parent: parent, key: k, payload: b ? 1 : 0)
+        case .null: scalar(.null, parent: parent, key: k, payload: 0)
+        }
+    }
+
+    mutating func appendRaw(_ bytes: some Collection<UInt8>, parent: Int, key: (start: Int, length: Int)?) throws(JSONParseError) {
+        let result: Result<Void, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buf in
+            Result { () throws(JSONParseError) in try appendRaw(buffer: UnsafeRawBufferPointer(buf), parent: parent, key: key) }
+        }
+        if let result { return try result.get() }
+        let array = Array(bytes)
+        try array.withUnsafeBytes { buf in
+            Result { () throws(JSONParseError) in try appendRaw(buffer: buf, parent: parent, key: key) }
+        }.get()
+    }
+
+    mutating func appendRaw(buffer buf: UnsafeRawBufferPointer, parent: Int, key: (start: Int, length: Int)?) throws(JSONParseError) {
+        var p = Parser(buf: buf)
+        p.skipWhitespace()
+        var dup = TapeDuplicates(members: [])
+        swap(&dup.members, &names)
+        dup.members.removeAll(keepingCapacity: true)
+        defer { swap(&dup.members, &names) }
+        try p.tapeValue(depth: 0, into: &self, parent: parent, key: key, duplicates: &dup)
+        p.skipWhitespace()
+        if p.pos != buf.count { throw p.error("unexpected content after the JSON value") }
+    }
+
+    /// Marks the member at `position` (and its subtree) as replaced by a later duplicate.
+    mutating func remove(_ position: Int) {
+        let span = entries[position].span
+        entries[position].size = UInt32(span - 1)
+        entries[position].kind = .removed
+    }
+
+    // MARK: Reading
+
+    /// The text of a string entry.
+    public func string(_ e: Entry) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(e.payload)..<Int(e.payload) + Int(e.size)]), as: UTF8.self) }
+    }
+
+    /// A scalar entry as a value (`nil` for containers).
+    public func scalarValue(_ e: Entry) -> JSONValue? {
+        switch e.kind {
+        case .string: return .string(string(e))
+        case .int: return .int(Int64(bitPattern: e.payload))
+        case .double: return .double(Double(bitPattern: e.payload))
+        case .bool: return .bool(e.payload != 0)
+        case .null: return .null
+        case .object, .array, .removed: return nil
+        }
+    }
+
+    /// The document as a value (`.null` for an empty tape).
+    public func value() -> JSONValue {
+        entries.isEmpty ? .null : value(at: 0)
+    }
+
+    private func value(at i: Int) -> JSONValue {
+        let e = entries[i]
+        switch e.kind {
+        case .object:
+            var keys: [String] = []
+            var values: [JSONValue] = []
+            var j = i + 1
+            let end = i + 1 + Int(e.size)
+            while j < end {
+                let c = entries[j]
+                if c.kind != .removed {
+                    keys.append(bytes.withUnsafeBufferPointer {
+                        String(decoding: UnsafeBufferPointer(rebasing: $0[Int(c.keyStart)..<Int(c.keyStart) + Int(c.keyLength)]), as: UTF8.self)
+                    })
+                    values.append(value(at: j))
+                }
+                j += c.span
+            }
+            return .object(JSONObject(uncheckedKeys: keys, values: values))
+        case .array:
+            var items: [JSONValue] = []
+            var j = i + 1
+            let end = i + 1 + Int(e.size)
+            while j < end {
+                items.append(value(at: j))
+                j += entries[j].span
+            }
+            return .array(items)
+        default:
+            return scalarValue(e) ?? .null
+        }
+    }
+}
+
+/// Member names of the objects being read from raw bytes, to apply "the last duplicate wins".
+struct TapeDuplicates {
+    /// (key start, key length, entry, whether the key is ASCII) of the members of the open objects, innermost last.
+    var members: [(Int, Int, Int, Bool)] = []
+}
+
+extension Parser {
+    /// Reads one value into `tape`, checking it exactly as ``parseValue(depth:)`` does.
+    mutating func tapeValue(depth: Int, into tape: inout JSONTape, parent: Int, key: (start: Int, length: Int)?,
+                            duplicates: inout TapeDuplicates) throws(JSONParseError) {
+        guard pos < buf.count else { throw error("unexpected end of input, expected a value") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            let me = tape.open(.object, parent: parent, key: key)
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                tape.close(me)
+                return
+            }
+            let base = duplicates.members.count
+            var byName: [String: Int]? = nil
+            while true {
+                skipWhitespace()
+                guard pos < buf.count else { throw error("unexpected end of input in object") }
+                guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
+                let k = try tapeString(into: &tape)
+                try expectColon()
+                let position = tape.entries.count
+                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates)
+                var ambiguous = false
+                let earlier = tape.bytes.withUnsafeBufferPointer { b in
+                    Self.duplicate(k, of: base, b, &duplicates, &byName, position: position, ambiguous: &ambiguous)
+                }
+                if ambiguous { tape.hasAmbiguousNames = true }
+                if let earlier { tape.remove(earlier) }
+                if try endOfObject() {
+                    duplicates.members.removeLast(duplicates.members.count - base)
+                    tape.close(me)
+                    return
+                }
+            }
+        case UInt8(ascii: "["):
+            if depth + 1 > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+            let me = tape.open(.array, parent: parent, key: key)
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                tape.close(me)
+                return
+            }
+            while true {
+                skipWhitespace()
+                if pos < buf.count, buf[pos] == UInt8(ascii: "{") || buf[pos] == UInt8(ascii: "[") {
+                    tape.entries[me].holdsContainers = true
+                }
+                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: nil, duplicates: &duplicates)
+                if try endOfArray() {
+                    tape.close(me)
+                    return
+                }
+            }
+        case UInt8(ascii: "\""):
+            let s = try tapeString(into: &tape)
+            tape.scalar(.string, parent: parent, key: key, size: s.length, payload: UInt64(s.start))
+        case UInt8(ascii: "t"):
+            try literal("true")
+            tape.scalar(.bool, parent: parent, key: key, payload: 1)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            tape.scalar(.bool, parent: parent, key: key, payload: 0)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            tape.scalar(.null, parent: parent, key: key, payload: 0)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            switch try parseNumber() {
+            case .int(let i): tape.scalar(.int, parent: parent, key: key, payload: UInt64(bitPattern: i))
+            case .double(let d): tape.scalar(.double, parent: parent, key: key, payload: d.bitPattern)
+            default: break
+            }
+        default:
+            throw error("unexpected character '\(Self.printable(buf[pos]))', expected a value")
+        }
+    }
+
+    /// Reads a string (checked as ``parseString()`` does) and appends its decoded bytes to the tape.
+    mutating func tapeString(into tape: inout JSONTape) throws(JSONParseError) -> (start: Int, length: Int) {
+        let quote = pos
+        if try skipString() {
+            let start = tape.bytes.count
+            tape.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[(quote + 1)..<(pos - 1)]))
+            return (start, tape.bytes.count - start)
+        }
+        let end = pos
+        pos = quote
+        let s = try parseString()
+        pos = end
+        return tape.appendKey(s)
+    }
+
+    /// The entry of an earlier member of the same object named like `key` (then forgotten), and records `key`.
+    /// Names are compared as ``JSONObject`` compares them (`String` equality).
+    static func duplicate(_ key: (start: Int, length: Int), of base: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ d: inout TapeDuplicates,
+                          _ byName: inout [String: Int]?, position: Int, ambiguous: inout Bool) -> Int? {
+        let n = d.members.count - base
+        var found: Int?
+        let b = bytes
+        var keyASCII = true
+        for j in key.start..<(key.start + key.length) where b[j] >= 0x80 {
+            keyASCII = false
+            break
+        }
+        if n < 16, byName == nil {
+            // As the parser's `push`: a duplicate has the same length in bytes and is an equal `String`.
+            for i in base..<d.members.count {
+                let (s, l, _, otherASCII) = d.members[i]
+                if keyASCII && otherASCII {
+                    if l == key.length, bytesEqual(b.baseAddress! + s, b.baseAddress! + key.start, l) {
+                        found = i
+                        break
+                    }
+                    continue
+                }
+                let a = String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)
+                let k = String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
+                guard a == k else { continue }
+                if l == key.length {
+                    found = i
+                    break
+                }
+                ambiguous = true
+            }
+        } else {
+            if byName == nil {
+                var m = [String: Int](minimumCapacity: 2 * n)
+                for i in base..<d.members.count {
+                    let (s, l, _, _) = d.members[i]
+                    m[String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)] = i
+                }
+                byName = m
+            }
+            let k = String(decoding: UnsafeBufferPointer(rebasing: b[key.start..<(key.start + key.length)]), as: UTF8.self)
+            if let f = byName![k] { found = f } else { byName![k] = d.members.count }
+        }
+        if let found {
+            let earlier = d.members[found].2
+            // The later value takes the earlier one's place in the list of names.
+            d.members[found].2 = position
+            return earlier
+        }
+        d.members.append((key.start, key.length, position, keyASCII))
+        return nil
+    }
+}
+
+@inline(__always)
+private func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    var i = 0
+    while i < n {
+        if a[i] != b[i] { return false }
+        i += 1
+    }
+    return true
+}
