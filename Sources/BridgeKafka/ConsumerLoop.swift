@@ -79,7 +79,7 @@ final class ConsumerLoop: @unchecked Sendable {
             }
             let now = ContinuousClock.now
             if uncommitted, now - lastCommit >= .milliseconds(Int64(config.commitInterval * 1000)) {
-                commit(sync: false)
+                commit(sync: true)
             }
             if now - lastLag >= .seconds(1) {
                 lastLag = now
