@@ -35,6 +35,12 @@ var package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Sources/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
 
         .target(name: "BridgeCore"),
         .target(name: "BridgeConfig", dependencies: [
@@ -60,8 +66,13 @@ var package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "BridgeKafka", dependencies: [
+            "BridgeCore", "BridgeConfig", "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "BridgeServer", dependencies: [
-            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore",
+            "BridgeKafka", "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,6 +91,7 @@ var package = Package(
         .executableTarget(name: "bench-rules", dependencies: ["BridgeCore", "BridgeRules"], path: "Benchmarks/bench-rules"),
         .executableTarget(name: "bench-http", dependencies: ["BridgeHTTP"], path: "Benchmarks/bench-http"),
         .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeServer", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
+        .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeStore", "BridgeServer", "BridgeRules", "BridgeConfig"], path: "Benchmarks/bench-kafka"),
 
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
@@ -87,8 +99,12 @@ var package = Package(
         .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
         .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeKafkaTests", dependencies: [
+            "BridgeKafka", "BridgeCore", "BridgeConfig",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "BridgeServerTests", dependencies: [
-            "BridgeServer", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
+            "BridgeServer", "BridgeKafka", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

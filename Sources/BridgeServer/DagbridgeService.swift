@@ -2,6 +2,7 @@ import BridgeAirflow
 import BridgeConfig
 import BridgeCore
 import BridgeHTTP
+public import BridgeKafka
 import BridgeRules
 public import BridgeStore
 import Foundation
@@ -18,7 +19,8 @@ import UnixSignals
 /// reload), webhook routes, health, readiness and metrics, as one `ServiceGroup`.
 ///
 /// Shutdown order (reverse of start): readiness fails first, then the HTTP server stops
-/// accepting and finishes its requests, the dispatcher drains up to `server.shutdown_timeout`,
+/// accepting and finishes its requests, the Kafka consumers finish their batch, commit and leave
+/// their groups, the dispatcher drains up to `server.shutdown_timeout`,
 /// the rules watcher stops, and the HTTP client and journal close last.
 public struct DagbridgeService: Sendable {
     public let config: ServiceConfig
@@ -27,6 +29,8 @@ public struct DagbridgeService: Sendable {
     public let rules: RuleSetHolder
     public let metrics: BridgeMetrics
     public let readiness: Readiness
+    /// One consumer per configured Kafka source.
+    public let kafkaConsumers: [KafkaConsumer]
     let http: HTTPClient
     let reloader: RulesReloader
     let logger: Logger
@@ -38,7 +42,7 @@ public struct DagbridgeService: Sendable {
         self.logger = logger
         let loaded = RuleSetLoader.load(
             directory: config.rules.path,
-            options: .init(targets: Set(config.targets.keys), sources: Set(config.webhooks.map(\.name)), maxConfBytes: config.rules.maxConfBytes))
+            options: .init(targets: Set(config.targets.keys), sources: config.sourceNames, maxConfBytes: config.rules.maxConfBytes))
         guard let ruleSet = loaded.ruleSet else {
             throw BridgeError(.config, "the rules in \(config.rules.path) have errors:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
@@ -56,6 +60,9 @@ public struct DagbridgeService: Sendable {
         rules = RuleSetHolder(ruleSet)
         readiness = Readiness()
         reloader = RulesReloader(config: config, holder: rules, watch: config.rules.watch, logger: logger)
+        let ingress = KafkaIngress(rules: rules, store: journal, metrics: metrics, logger: logger)
+        let observer = metrics
+        kafkaConsumers = config.kafka.map { KafkaConsumer(config: $0, sink: ingress, observer: observer, logger: logger) }
     }
 
     /// The Hummingbird application with every route; its services are the journal/HTTP
@@ -76,7 +83,8 @@ public struct DagbridgeService: Sendable {
             server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(config.server.host, port: config.server.port), serverName: "dagbridge"),
-            services: [Resources(http: http, logger: logger), dispatcher, reloader],
+            // Shutdown runs in reverse: Kafka consumers commit and leave their groups first.
+            services: [Resources(http: http, logger: logger), dispatcher, reloader] + kafkaConsumers.map { $0 as any Service },
             logger: logger)
     }
 

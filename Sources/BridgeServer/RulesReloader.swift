@@ -27,7 +27,7 @@ public final class RulesReloader: Service, Sendable {
         let loaded = RuleSetLoader.load(
             directory: config.rules.path,
             options: .init(
-                targets: Set(config.targets.keys), sources: Set(config.webhooks.map(\.name)), maxConfBytes: config.rules.maxConfBytes))
+                targets: Set(config.targets.keys), sources: config.sourceNames, maxConfBytes: config.rules.maxConfBytes))
         guard let set = loaded.ruleSet else {
             for d in loaded.diagnostics { logger.error("rules reload rejected; keeping the last good set", metadata: ["problem": "\(d)"]) }
             return (false, loaded.diagnostics)

@@ -1,6 +1,7 @@
 public import BridgeAirflow
 public import BridgeConfig
 public import BridgeCore
+public import BridgeKafka
 public import BridgeStore
 import Foundation
 
@@ -46,6 +47,10 @@ public struct ServiceConfig: Sendable {
     public var rules = Rules()
     public var targets: [String: TargetConfig] = [:]
     public var webhooks: [WebhookSourceConfig] = []
+    public var kafka: [KafkaSourceConfig] = []
+
+    /// Every source name (webhook and Kafka), for the rules' `source` checks.
+    public var sourceNames: Set<String> { Set(webhooks.map(\.name)).union(kafka.map(\.name)) }
 
     static let sections = ["server", "logging", "store", "rules", "targets", "sources"]
 
@@ -126,13 +131,18 @@ public struct ServiceConfig: Sendable {
             diags.error("no 'targets:' section: add at least one Airflow target", at: root)
         }
         var webhooks: [WebhookSourceConfig] = []
+        var kafka: [KafkaSourceConfig] = []
         if let s = root["sources"] {
             s.checkKeys(["webhooks", "kafka"], &diags)
             if let w = s["webhooks"] {
                 webhooks = WebhookSourceConfig.parseList(w, defaultMaxBody: server.maxBody, resolver: resolver, diagnostics: &diags)
             }
             if let k = s["kafka"] {
-                diags.error("Kafka sources are not available in this build yet", at: k)
+                kafka = KafkaSourceConfig.parseList(k, resolver: resolver, diagnostics: &diags)
+                let webhookNames = Set(webhooks.map(\.name))
+                for (i, source) in kafka.enumerated() where webhookNames.contains(source.name) {
+                    diags.error("source name '\(source.name)' is already used by a webhook source", at: k.sequence?[i]["name"])
+                }
             }
         }
         var config = ServiceConfig(file: file, store: store)
@@ -141,6 +151,7 @@ public struct ServiceConfig: Sendable {
         config.rules = rules
         config.targets = targets
         config.webhooks = webhooks
+        config.kafka = kafka
         return config
     }
 }

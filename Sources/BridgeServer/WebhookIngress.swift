@@ -20,8 +20,10 @@ public final class WebhookIngress: Sendable {
     let store: any JobStore
     let metrics: BridgeMetrics
     let logger: Logger
+    let intake: EventIntake
 
     public init(sources: [WebhookSourceConfig], rules: RuleSetHolder, store: any JobStore, metrics: BridgeMetrics, logger: Logger) {
+        self.intake = EventIntake(store: store, metrics: metrics)
         self.sources = Dictionary(sources.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         self.rules = rules
         self.store = store
@@ -91,33 +93,17 @@ public final class WebhookIngress: Sendable {
         for event in events {
             var elog = log
             elog[metadataKey: "event_id"] = "\(event.id)"
-            let result = ruleSet.evaluate(event, now: now)
-            if result.jobs.isEmpty && result.errors.isEmpty {
-                elog.debug("no rule matched")
-                continue
-            }
-            let failures = result.errors.map { e in
-                RenderFailure(rule: e.rule, target: ruleSet.rules.first { $0.name == e.rule }?.trigger.target ?? "", reason: e.message)
-            }
+            let result: EventIntake.Outcome
             do {
-                _ = try await store.enqueue(event: event, jobs: result.jobs, failures: failures)
+                result = try await intake.accept(event, ruleSet: ruleSet, now: now, logger: elog)
             } catch {
                 metrics.eventRejected(source: source.name, reason: "unavailable")
                 elog.error("journal write failed: \(error)")
                 return Self.error(503, "the journal cannot store the event right now; retry later", retryAfter: 5)
             }
-            metrics.eventMatched(source: source.name, jobs: result.jobs.count)
-            for f in failures {
-                metrics.renderFailed(rule: f.rule)
-                elog.warning("rule cannot render; dead-lettered", metadata: ["rule": "\(f.rule)", "reason": "\(f.reason)"])
-            }
-            for job in result.jobs {
-                elog.info(
-                    "accepted", metadata: ["rule": "\(job.rule)", "target": "\(job.target)", "dag_id": "\(job.dagId)", "dag_run_id": "\(job.dagRunId)"])
-                runIDs.append(.string(job.dagRunId))
-            }
+            runIDs.append(contentsOf: result.jobs.map { .string($0.dagRunId) })
             accepted += result.jobs.count
-            deadLettered += failures.count
+            deadLettered += result.failures.count
         }
         var body = JSONObject()
         if events.count == 1 {

@@ -34,7 +34,7 @@ struct ConfigCheckCommand: ParsableCommand {
             let rules = RuleSetLoader.load(
                 directory: loaded.rules.path,
                 options: .init(
-                    targets: Set(loaded.targets.keys), sources: Set(loaded.webhooks.map(\.name)), maxConfBytes: loaded.rules.maxConfBytes))
+                    targets: Set(loaded.targets.keys), sources: loaded.sourceNames, maxConfBytes: loaded.rules.maxConfBytes))
             all += rules.diagnostics
             ruleCount = rules.ruleSet?.rules.count ?? 0
         }
@@ -44,6 +44,7 @@ struct ConfigCheckCommand: ParsableCommand {
             printError("\(errors) error\(errors == 1 ? "" : "s")")
             throw ExitCode(1)
         }
-        print("ok: \(loaded!.targets.count) target(s), \(loaded!.webhooks.count) webhook source(s), \(ruleCount) rule(s)")
+        let kafka = loaded!.kafka.isEmpty ? "" : ", \(loaded!.kafka.count) kafka source(s)"
+        print("ok: \(loaded!.targets.count) target(s), \(loaded!.webhooks.count) webhook source(s)\(kafka), \(ruleCount) rule(s)")
     }
 }

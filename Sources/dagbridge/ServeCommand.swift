@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
             "dagbridge \(DagbridgeVersion.string) starting",
             metadata: [
                 "listen": "\(loaded.server.host):\(loaded.server.port)", "targets": "\(loaded.targets.count)",
-                "webhooks": "\(loaded.webhooks.count)", "rules": "\(service.rules.ruleSet.rules.count)",
+                "webhooks": "\(loaded.webhooks.count)", "kafka": "\(loaded.kafka.count)", "rules": "\(service.rules.ruleSet.rules.count)",
                 "store": "\(loaded.store.path)", "startup_ms": "\(d.components.attoseconds / 1_000_000_000_000_000 + d.components.seconds * 1000)",
             ])
         try await service.run()

@@ -1,0 +1,330 @@
+import BridgeCore
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// The consumer thread's state. Everything mutable here is touched only on the consumer thread
+/// (librdkafka calls the rebalance callback from inside `rd_kafka_consumer_poll` on that thread);
+/// the log and error callbacks, which librdkafka calls from its own threads, read only `logger`.
+final class ConsumerLoop: @unchecked Sendable {
+    let owner: KafkaConsumer
+    let config: KafkaSourceConfig
+    let logger: Logger
+    private var rk: OpaquePointer!
+    private var dlq: DLQProducer?
+    private var batch: [KafkaMessage] = []
+    private var retryAt: ContinuousClock.Instant?
+    private var paused = false
+    private var assignmentChanged = false
+    private var lastCommit = ContinuousClock.now
+    private var lastLag = ContinuousClock.now
+    private var uncommitted = false
+
+    init(owner: KafkaConsumer) throws(KafkaError) {
+        self.owner = owner
+        self.config = owner.config
+        self.logger = owner.logger
+        let conf = try config.makeConf(forProducer: false)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
+        rd_kafka_conf_set_log_cb(conf, consumerLogCallback)
+        rd_kafka_conf_set_error_cb(conf, consumerErrorCallback)
+        var errbuf = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errbuf, errbuf.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(.client, "cannot create the Kafka consumer: \(errorText(errbuf))")
+        }
+        rk = handle
+        rd_kafka_poll_set_consumer(rk)
+        let topics = rd_kafka_topic_partition_list_new(Int32(config.topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(topics) }
+        for t in config.topics { rd_kafka_topic_partition_list_add(topics, t, crdkafka_partition_unassigned()) }
+        let err = rd_kafka_subscribe(rk, topics)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_destroy(rk)
+            throw KafkaError(.subscribe, "cannot subscribe to \(config.topics.joined(separator: ", ")): \(String(cString: rd_kafka_err2str(err)))")
+        }
+        if let topic = config.dlqTopic {
+            do {
+                dlq = try DLQProducer(config: config, topic: topic, logger: logger)
+            } catch {
+                rd_kafka_consumer_close(rk)
+                rd_kafka_destroy(rk)
+                throw error
+            }
+        }
+        logger.info("kafka consumer started", metadata: ["topics": "\(config.topics.joined(separator: ","))", "group": "\(config.groupID)"])
+    }
+
+    deinit {
+        // Normally run() already closed and destroyed the consumer (after flushing the DLQ producer).
+        if let rk { rd_kafka_destroy(rk) }
+    }
+
+    var stopping: Bool { owner.stopping.load(ordering: .relaxed) }
+
+    func run() {
+        while !stopping {
+            updatePause()
+            let failing = retryAt != nil
+            poll(first: batch.isEmpty || failing ? 100 : 0, max: failing ? 0 : config.batchSize - batch.count)
+            if !batch.isEmpty, retryAt.map({ ContinuousClock.now >= $0 }) ?? true {
+                if process() {
+                    batch.removeAll(keepingCapacity: true)
+                    retryAt = nil
+                } else {
+                    retryAt = ContinuousClock.now + .seconds(1)
+                }
+            }
+            let now = ContinuousClock.now
+            if uncommitted, now - lastCommit >= .milliseconds(Int64(config.commitInterval * 1000)) {
+                commit(sync: true)
+            }
+            if now - lastLag >= .seconds(1) {
+                lastLag = now
+                reportLag()
+            }
+        }
+        // Shutdown: finish what was read (if the sink works), commit synchronously, leave the group
+        // (which revokes, and the revoke callback commits once more).
+        if !batch.isEmpty, retryAt == nil, process() { batch.removeAll() }
+        commit(sync: true)
+        let err = rd_kafka_consumer_close(rk)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { logger.warning("consumer close: \(String(cString: rd_kafka_err2str(err)))") }
+        dlq?.flush()
+        dlq = nil
+        rd_kafka_destroy(rk)
+        rk = nil
+        logger.info("kafka consumer stopped")
+    }
+
+    /// Takes up to `max` messages: the first wait is `first` ms, then only what is already fetched.
+    private func poll(first: Int32, max: Int) {
+        var timeout = first
+        var taken = 0
+        var counts: [String: Int] = [:]
+        repeat {
+            guard let m = rd_kafka_consumer_poll(rk, timeout) else { break }
+            timeout = 0
+            defer { rd_kafka_message_destroy(m) }
+            let err = m.pointee.err
+            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.warning("consume error: \(String(cString: rd_kafka_err2str(err)))")
+                continue
+            }
+            let msg = KafkaMessage(m)
+            counts[msg.topic, default: 0] += 1
+            batch.append(msg)
+            taken += 1
+        } while taken < max
+        if taken > 0 {
+            for (topic, n) in counts { owner.observer.consumed(source: config.name, topic: topic, count: n) }
+            owner.state.withLock { $0.consumed += taken }
+        }
+    }
+
+    /// Hands the batch to the sink; on success stores every partition's next offset.
+    private func process() -> Bool {
+        let now = Date()
+        let config = self.config
+        let records = batch.map { $0.record(config: config, now: now) }
+        let sink = owner.sink
+        let result = blockingAwait { try await sink.accept(records) }
+        let dead: [(index: Int, reason: String)]
+        switch result {
+        case .success(let d): dead = d
+        case .failure(let error):
+            logger.error("journal write failed; the batch will be retried and no offset is stored", metadata: ["error": "\(error)", "messages": "\(batch.count)"])
+            return false
+        }
+        if let dlq, !dead.isEmpty {
+            for d in dead { dlq.produce(batch[d.index], reason: d.reason, source: config.name) }
+            guard dlq.flush() else {
+                logger.error("dead-letter topic write failed; the batch will be retried")
+                return false
+            }
+        }
+        if !dead.isEmpty { owner.state.withLock { $0.deadLetters += dead.count } }
+        storeOffsets()
+        return true
+    }
+
+    private func storeOffsets() {
+        var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
+        for m in batch {
+            let k = "\(m.topic)/\(m.partition)"
+            if let cur = next[k], cur.offset > m.offset + 1 { continue }
+            next[k] = (m.topic, m.partition, m.offset + 1)
+        }
+        let list = rd_kafka_topic_partition_list_new(Int32(next.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for v in next.values { rd_kafka_topic_partition_list_add(list, v.topic, v.partition).pointee.offset = v.offset }
+        let err = rd_kafka_offsets_store(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            // Partitions revoked meanwhile refuse the store: their new owner re-reads those messages,
+            // and the deterministic run ids make that a duplicate at Airflow, never a second run.
+            logger.debug("offsets not stored for some partitions: \(String(cString: rd_kafka_err2str(err)))")
+        }
+        uncommitted = true
+        owner.state.withLock { s in for (k, v) in next { s.stored[k] = v.offset } }
+    }
+
+    private func commit(sync: Bool) {
+        lastCommit = ContinuousClock.now
+        let err = rd_kafka_commit(rk, nil, sync ? 0 : 1)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET {
+            uncommitted = false
+        } else {
+            logger.warning("offset commit failed (retried on the next interval): \(String(cString: rd_kafka_err2str(err)))")
+        }
+    }
+
+    /// Pauses the assignment while the sink is backpressured or failing; resumes once it is not.
+    private func updatePause() {
+        let want = retryAt != nil || owner.sink.isBackpressured
+        guard want != paused || (want && assignmentChanged) else { return }
+        assignmentChanged = false
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let n = Int(list.pointee.cnt)
+        if want {
+            rd_kafka_pause_partitions(rk, list)
+            if !paused { logger.notice("journal above high water: pausing \(n) partition(s), still polling to keep the group membership") }
+        } else {
+            rd_kafka_resume_partitions(rk, list)
+            logger.notice("journal below low water: resuming \(n) partition(s)")
+        }
+        paused = want
+        owner.observer.paused(source: config.name, partitions: want ? n : 0)
+        owner.state.withLock { $0.paused = want ? n : 0 }
+    }
+
+    private func reportLag() {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0 else { return }
+        rd_kafka_position(rk, list)
+        for i in 0..<list.pointee.cnt {
+            let tp = crdkafka_tpl_elem(list, i)!.pointee
+            var low: Int64 = 0
+            var high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(rk, tp.topic, tp.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            let position = tp.offset >= 0 ? tp.offset : low
+            owner.observer.lag(source: config.name, topic: String(cString: tp.topic), partition: tp.partition, lag: max(0, high - position))
+        }
+    }
+
+    // MARK: Callbacks (on the consumer thread, inside poll)
+
+    func rebalance(_ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        var names: [String] = []
+        for i in 0..<partitions.pointee.cnt {
+            let tp = crdkafka_tpl_elem(partitions, i)!.pointee
+            names.append("\(String(cString: tp.topic))/\(tp.partition)")
+        }
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, partitions) {
+                    logger.error("incremental assign failed: \(String(cString: rd_kafka_error_string(e)))")
+                    rd_kafka_error_destroy(e)
+                }
+            } else {
+                rd_kafka_assign(rk, partitions)
+            }
+            assignmentChanged = true
+            owner.observer.rebalance(source: config.name, kind: "assign")
+            logger.info("partitions assigned", metadata: ["partitions": "\(names.joined(separator: ","))", "protocol": "\(cooperative ? "cooperative" : "eager")"])
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // What is durable is stored: commit it before another member takes the partitions.
+            let revoked = Set(names)
+            if retryAt != nil { batch.removeAll { revoked.contains("\($0.topic)/\($0.partition)") } }
+            commit(sync: true)
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, partitions) {
+                    logger.error("incremental unassign failed: \(String(cString: rd_kafka_error_string(e)))")
+                    rd_kafka_error_destroy(e)
+                }
+            } else {
+                rd_kafka_assign(rk, nil)
+            }
+            for i in 0..<partitions.pointee.cnt {
+                let tp = crdkafka_tpl_elem(partitions, i)!.pointee
+                owner.observer.unassigned(source: config.name, topic: String(cString: tp.topic), partition: tp.partition)
+            }
+            assignmentChanged = true
+            owner.observer.rebalance(source: config.name, kind: "revoke")
+            logger.info("partitions revoked", metadata: ["partitions": "\(names.joined(separator: ","))"])
+        default:
+            logger.error("rebalance error: \(String(cString: rd_kafka_err2str(err)))")
+            rd_kafka_assign(rk, nil)
+        }
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        var assigned = 0
+        if rd_kafka_assignment(rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            assigned = Int(list.pointee.cnt)
+            rd_kafka_topic_partition_list_destroy(list)
+        }
+        owner.state.withLock {
+            $0.assigned = assigned
+            $0.rebalances += 1
+        }
+    }
+
+    /// Runs an async call from this (non-cooperative) thread and waits for it.
+    private func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
+        let done = DispatchSemaphore(value: 0)
+        let box = Mutex<Result<T, any Error>?>(nil)
+        Task {
+            let r: Result<T, any Error>
+            do { r = .success(try await body()) } catch { r = .failure(error) }
+            box.withLock { $0 = r }
+            done.signal()
+        }
+        done.wait()
+        return box.withLock { $0! }
+    }
+}
+
+private func loop(_ rk: OpaquePointer?) -> ConsumerLoop? {
+    guard let rk, let opaque = rd_kafka_opaque(rk) else { return nil }
+    return Unmanaged<ConsumerLoop>.fromOpaque(opaque).takeUnretainedValue()
+}
+
+private func consumerRebalanceCallback(
+    _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let opaque, let partitions else { return }
+    Unmanaged<ConsumerLoop>.fromOpaque(opaque).takeUnretainedValue().rebalance(err, partitions)
+}
+
+/// librdkafka's syslog levels into swift-log levels.
+func logLevel(_ level: Int32) -> Logger.Level {
+    switch level {
+    case ...2: return .critical
+    case 3: return .error
+    case 4: return .warning
+    case 5: return .notice
+    case 6: return .info
+    default: return .debug
+    }
+}
+
+private func consumerLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
+    guard let l = loop(rk), let message else { return }
+    l.logger.log(level: logLevel(level), "librdkafka: \(String(cString: message))", metadata: ["facility": "\(facility.map { String(cString: $0) } ?? "")"])
+}
+
+private func consumerErrorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque else { return }
+    let l = Unmanaged<ConsumerLoop>.fromOpaque(opaque).takeUnretainedValue()
+    let text = reason.map { String(cString: $0) } ?? ""
+    // Transport errors (broker down, all brokers down) are retried by librdkafka itself.
+    l.logger.warning("kafka: \(text)", metadata: ["code": "\(String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(err))))"])
+}

@@ -1,0 +1,49 @@
+import BridgeCore
+import BridgeRules
+import Foundation
+import Logging
+
+/// The one path from an `Event` to the journal, shared by webhooks and Kafka: evaluate the rules,
+/// turn render errors into dead letters, write both in one transaction, count and log.
+struct EventIntake: Sendable {
+    /// What one event produced.
+    struct Outcome: Sendable {
+        var jobs: [TriggerJob] = []
+        var failures: [RenderFailure] = []
+    }
+
+    let store: any JobStore
+    let metrics: BridgeMetrics
+
+    /// Evaluates `event` and, when anything matched, returns only after it is durable.
+    /// - Throws: when the journal cannot store the event; nothing was acknowledged then.
+    func accept(_ event: Event, ruleSet: RuleSet, now: Date, logger: Logger) async throws -> Outcome {
+        let result = ruleSet.evaluate(event, now: now)
+        let out = Outcome(
+            jobs: result.jobs,
+            failures: result.errors.map { e in
+                RenderFailure(rule: e.rule, target: ruleSet.rules.first { $0.name == e.rule }?.trigger.target ?? "", reason: e.message)
+            })
+        if out.jobs.isEmpty && out.failures.isEmpty {
+            logger.debug("no rule matched")
+            return out
+        }
+        try await storeEvaluated(event, jobs: out.jobs, failures: out.failures, poison: false, logger: logger)
+        return out
+    }
+
+    /// Writes an evaluated event (jobs and dead letters in one transaction), then counts and logs.
+    /// - Parameter poison: the dead letter is the source's own (a Kafka message that cannot be read).
+    func storeEvaluated(_ event: Event, jobs: [TriggerJob], failures: [RenderFailure], poison: Bool, logger: Logger) async throws {
+        _ = try await store.enqueue(event: event, jobs: jobs, failures: failures)
+        if !jobs.isEmpty { metrics.eventMatched(source: event.source, jobs: jobs.count) }
+        for f in failures {
+            metrics.renderFailed(rule: f.rule)
+            logger.warning(poison ? "poison message; dead-lettered" : "rule cannot render; dead-lettered", metadata: ["rule": "\(f.rule)", "reason": "\(f.reason)"])
+        }
+        for job in jobs {
+            logger.info(
+                "accepted", metadata: ["rule": "\(job.rule)", "target": "\(job.target)", "dag_id": "\(job.dagId)", "dag_run_id": "\(job.dagRunId)"])
+        }
+    }
+}

@@ -1,0 +1,75 @@
+public import BridgeCore
+public import BridgeKafka
+import BridgeRules
+import Foundation
+public import Logging
+
+/// The Kafka front door: turns a consumer's batch into journal writes through the same
+/// ``EventIntake`` as webhooks. Poison messages become dead letters (rule `kafka`, target empty)
+/// carrying the reason and the raw message; the call returns only when the whole batch is durable.
+public final class KafkaIngress: KafkaEventSink {
+    /// The rule name poison messages are recorded under in the dead-letter queue.
+    public static let poisonRule = "kafka"
+
+    let rules: RuleSetHolder
+    let store: any JobStore
+    let metrics: BridgeMetrics
+    let logger: Logger
+    let intake: EventIntake
+    /// Journal writes in flight at once within a batch (the journal's group commit batches them).
+    let concurrency: Int
+
+    public init(rules: RuleSetHolder, store: any JobStore, metrics: BridgeMetrics, logger: Logger, concurrency: Int = 256) {
+        self.rules = rules
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.concurrency = concurrency
+        intake = EventIntake(store: store, metrics: metrics)
+    }
+
+    public var isBackpressured: Bool { store.isBackpressured }
+
+    public func accept(_ records: [KafkaRecord]) async throws -> [(index: Int, reason: String)] {
+        let ruleSet = rules.ruleSet
+        let now = Date()
+        // Matching is cheap and synchronous; only events that produce something go to the journal.
+        var writes: [(index: Int, event: Event, jobs: [TriggerJob], failures: [RenderFailure])] = []
+        if let source = records.first?.event.source { metrics.eventsReceived(source: source, count: records.count) }
+        for (i, r) in records.enumerated() {
+            if let poison = r.poison {
+                writes.append((i, r.event, [], [RenderFailure(rule: Self.poisonRule, target: "", reason: poison)]))
+                continue
+            }
+            let result = ruleSet.evaluate(r.event, now: now)
+            if result.jobs.isEmpty && result.errors.isEmpty { continue }
+            let failures = result.errors.map { e in
+                RenderFailure(rule: e.rule, target: ruleSet.rules.first { $0.name == e.rule }?.trigger.target ?? "", reason: e.message)
+            }
+            writes.append((i, r.event, result.jobs, failures))
+        }
+        if writes.isEmpty { return [] }
+        let intake = self.intake
+        let logger = self.logger
+        return try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            var dead: [(index: Int, reason: String)] = []
+            var next = 0
+            func add() {
+                let w = writes[next]
+                next += 1
+                group.addTask {
+                    var log = logger
+                    log[metadataKey: "event_id"] = "\(w.event.id)"
+                    try await intake.storeEvaluated(w.event, jobs: w.jobs, failures: w.failures, poison: w.jobs.isEmpty && w.failures.first?.rule == KafkaIngress.poisonRule, logger: log)
+                    return (w.index, w.failures.isEmpty ? nil : w.failures.map(\.reason).joined(separator: "; "))
+                }
+            }
+            while next < min(concurrency, writes.count) { add() }
+            while let (index, reason) = try await group.next() {
+                if let reason { dead.append((index, reason)) }
+                if next < writes.count { add() }
+            }
+            return dead.sorted { $0.index < $1.index }
+        }
+    }
+}
