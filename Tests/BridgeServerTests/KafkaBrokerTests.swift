@@ -9,7 +9,8 @@ import Testing
 struct KafkaBrokerTests {
     static let script = packageRoot + "/scripts/kafka-testbed.sh"
 
-    /// Runs a command; returns exit status and stdout (stderr goes to a file, see NOTES on pipes).
+    /// Runs a command; returns exit status and stdout. Output goes through a file, not a pipe: the
+    /// broker the script leaves running would otherwise hold the pipe open and the read never ends.
     @discardableResult
     static func run(_ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
         let p = Process()
@@ -18,12 +19,14 @@ struct KafkaBrokerTests {
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
         p.environment = e
-        let out = Pipe()
-        p.standardOutput = out
+        let outFile = NSTemporaryDirectory() + "kafka-test-\(UUID().uuidString).out"
+        _ = FileManager.default.createFile(atPath: outFile, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outFile) }
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
         p.standardError = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        let data = FileManager.default.contents(atPath: outFile) ?? Data()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
