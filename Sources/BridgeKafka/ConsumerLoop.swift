@@ -20,6 +20,9 @@ final class ConsumerLoop: @unchecked Sendable {
     private var lastCommit = ContinuousClock.now
     private var lastLag = ContinuousClock.now
     private var uncommitted = false
+    /// The current assignment as "topic/partition", kept here because `rd_kafka_assignment` must not
+    /// be called from the rebalance callback (inside `rd_kafka_consumer_close` it waits forever).
+    private var assignment: Set<String> = []
 
     init(owner: KafkaConsumer) throws(KafkaError) {
         self.owner = owner
@@ -234,24 +237,38 @@ final class ConsumerLoop: @unchecked Sendable {
                     logger.error("incremental assign failed: \(String(cString: rd_kafka_error_string(e)))")
                     rd_kafka_error_destroy(e)
                 }
+                assignment.formUnion(names)
             } else {
                 rd_kafka_assign(rk, partitions)
+                assignment = Set(names)
             }
             assignmentChanged = true
             owner.observer.rebalance(source: config.name, kind: "assign")
             logger.info("partitions assigned", metadata: ["partitions": "\(names.joined(separator: ","))", "protocol": "\(cooperative ? "cooperative" : "eager")"])
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            // What is durable is stored: commit it before another member takes the partitions.
+            // Make what was read durable and commit it before another member takes the partitions,
+            // so a graceful hand-over re-reads nothing. If the journal refuses, the revoked
+            // partitions' messages are dropped from the batch unstored: their new owner reads them.
             let revoked = Set(names)
-            if retryAt != nil { batch.removeAll { revoked.contains("\($0.topic)/\($0.partition)") } }
+            if !batch.isEmpty {
+                if process() {
+                    batch.removeAll(keepingCapacity: true)
+                    retryAt = nil
+                } else {
+                    batch.removeAll { revoked.contains("\($0.topic)/\($0.partition)") }
+                    retryAt = ContinuousClock.now + .seconds(1)
+                }
+            }
             commit(sync: true)
             if cooperative {
                 if let e = rd_kafka_incremental_unassign(rk, partitions) {
                     logger.error("incremental unassign failed: \(String(cString: rd_kafka_error_string(e)))")
                     rd_kafka_error_destroy(e)
                 }
+                assignment.subtract(revoked)
             } else {
                 rd_kafka_assign(rk, nil)
+                assignment = []
             }
             for i in 0..<partitions.pointee.cnt {
                 let tp = crdkafka_tpl_elem(partitions, i)!.pointee
@@ -263,13 +280,9 @@ final class ConsumerLoop: @unchecked Sendable {
         default:
             logger.error("rebalance error: \(String(cString: rd_kafka_err2str(err)))")
             rd_kafka_assign(rk, nil)
+            assignment = []
         }
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        var assigned = 0
-        if rd_kafka_assignment(rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
-            assigned = Int(list.pointee.cnt)
-            rd_kafka_topic_partition_list_destroy(list)
-        }
+        let assigned = assignment.count
         owner.state.withLock {
             $0.assigned = assigned
             $0.rebalances += 1

@@ -153,8 +153,14 @@ struct KafkaConsumerTests {
         try producer.flush()
         #expect(await KafkaTest.eventually { sinkA.events.count >= 150 })
         try await a.stop()
+        // Nothing lost: every message reached one of the sinks. Re-reads are allowed only for what a
+        // member could not commit: on the mock cluster a member that leaves mid-commit can make the
+        // coordinator fence the other's generation ("assignment lost"), and the survivor re-reads
+        // its own uncommitted tail (at most the 100 messages of the second half); the deterministic
+        // run ids make those duplicates at Airflow, never second runs.
         let all = sinkA.events.map(\.id) + sinkB.events.map(\.id)
-        #expect(all.count == 200)
-        #expect(Set(all).count == 200)
+        let expected = Set((0..<200).map { i in "t-\(i % 4)-\(i / 4)" })
+        #expect(Set(all) == expected)
+        #expect(all.count - 200 <= 100, "re-read more than the uncommitted tail: \(all.count - 200)")
     }
 }
