@@ -9,6 +9,33 @@ public enum ISO8601 {
         var milli = ms % 1000
         if milli < 0 { milli += 1000; secs -= 1 }
         let (y, mo, d, h, mi, s) = civil(secs)
+        if (0...9999).contains(y) {
+            // Every event's envelope carries one of these: write the 24 bytes directly.
+            return String(unsafeUninitializedCapacity: 24) { b in
+                func put(_ v: Int, _ width: Int, at i: Int) {
+                    var v = v
+                    for k in stride(from: i + width - 1, through: i, by: -1) {
+                        b[k] = UInt8(48 + v % 10)
+                        v /= 10
+                    }
+                }
+                put(y, 4, at: 0)
+                b[4] = 45
+                put(mo, 2, at: 5)
+                b[7] = 45
+                put(d, 2, at: 8)
+                b[10] = 84
+                put(h, 2, at: 11)
+                b[13] = 58
+                put(mi, 2, at: 14)
+                b[16] = 58
+                put(s, 2, at: 17)
+                b[19] = 46
+                put(Int(milli), 3, at: 20)
+                b[23] = 90
+                return 24
+            }
+        }
         return pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2) + "T" + pad(h, 2) + ":" + pad(mi, 2) + ":" + pad(s, 2)
             + "." + pad(Int(milli), 3) + "Z"
     }

@@ -1,4 +1,5 @@
 import BridgeCore
+import Foundation
 import Testing
 
 @Suite struct JSONParserTests {
@@ -144,5 +145,19 @@ import Testing
         #expect(ISO8601.format(d) == "2024-02-29T22:59:58.500Z")
         #expect(ISO8601.parse("2024-02-30") == nil)
         #expect(ISO8601.parse("2024-01-01T00:00:00Zjunk") == nil)
+    }
+
+    @Test func formatsLikeFoundation() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var rng = SystemRandomNumberGenerator()
+        // Milliseconds plus 0.2 ms, so truncating and rounding agree; years 1600 to 9999 (the
+        // Gregorian calendar throughout), before and after 1970.
+        let fixed: [Int64] = [0, -1, 1, 951_782_400_000, 253_402_300_799_000, -11_676_096_000_000]
+        for ms in fixed + (0..<2000).map({ _ in Int64.random(in: -11_676_096_000_000...253_402_300_799_000, using: &rng) }) {
+            let d = Date(timeIntervalSince1970: Double(ms) / 1000 + 0.0002)
+            #expect(ISO8601.format(d) == f.string(from: d), "ms \(ms)")
+        }
+        #expect(ISO8601.format(Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00.000Z")
     }
 }
