@@ -59,8 +59,31 @@ public protocol JobStore: Sendable {
     func enqueue(event: Event, jobs: [TriggerJob]) async throws -> [Int64]
     /// Like ``enqueue(event:jobs:)``, and also records `failures` as dead letters in the same transaction.
     func enqueue(event: Event, jobs: [TriggerJob], failures: [RenderFailure]) async throws -> [Int64]
+    /// Stores several events, each with its jobs and dead letters, in one transaction; returns
+    /// only when all are durable. Idempotent per event like ``enqueue(event:jobs:failures:)``.
+    func enqueueBatch(_ entries: [JobStoreEntry]) async throws
     /// `true` while sources should slow down (queue above its high-water mark).
     var isBackpressured: Bool { get }
+}
+
+/// One event of a ``JobStore/enqueueBatch(_:)`` call.
+public struct JobStoreEntry: Sendable {
+    public var event: Event
+    public var jobs: [TriggerJob]
+    public var failures: [RenderFailure]
+
+    public init(event: Event, jobs: [TriggerJob], failures: [RenderFailure]) {
+        self.event = event
+        self.jobs = jobs
+        self.failures = failures
+    }
+}
+
+extension JobStore {
+    /// One ``enqueue(event:jobs:failures:)`` after another, for stores without a batch write.
+    public func enqueueBatch(_ entries: [JobStoreEntry]) async throws {
+        for e in entries { _ = try await enqueue(event: e.event, jobs: e.jobs, failures: e.failures) }
+    }
 }
 
 /// A front door that produces events (webhook routes, a Kafka consumer).

@@ -36,6 +36,11 @@ struct EventIntake: Sendable {
     /// - Parameter poison: the dead letter is the source's own (a Kafka message that cannot be read).
     func storeEvaluated(_ event: Event, jobs: [TriggerJob], failures: [RenderFailure], poison: Bool, logger: Logger) async throws {
         _ = try await store.enqueue(event: event, jobs: jobs, failures: failures)
+        recordStored(event, jobs: jobs, failures: failures, poison: poison, logger: logger)
+    }
+
+    /// Counts and logs an event whose jobs and dead letters are durable.
+    func recordStored(_ event: Event, jobs: [TriggerJob], failures: [RenderFailure], poison: Bool, logger: Logger) {
         if !jobs.isEmpty { metrics.eventMatched(source: event.source, jobs: jobs.count) }
         for f in failures {
             metrics.renderFailed(rule: f.rule)

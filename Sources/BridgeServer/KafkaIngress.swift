@@ -16,15 +16,11 @@ public final class KafkaIngress: KafkaEventSink {
     let metrics: BridgeMetrics
     let logger: Logger
     let intake: EventIntake
-    /// Journal writes in flight at once within a batch (the journal's group commit batches them).
-    let concurrency: Int
-
-    public init(rules: RuleSetHolder, store: any JobStore, metrics: BridgeMetrics, logger: Logger, concurrency: Int = 256) {
+    public init(rules: RuleSetHolder, store: any JobStore, metrics: BridgeMetrics, logger: Logger) {
         self.rules = rules
         self.store = store
         self.metrics = metrics
         self.logger = logger
-        self.concurrency = concurrency
         intake = EventIntake(store: store, metrics: metrics)
     }
 
@@ -49,27 +45,15 @@ public final class KafkaIngress: KafkaEventSink {
             writes.append((i, r.event, result.jobs, failures))
         }
         if writes.isEmpty { return [] }
-        let intake = self.intake
-        let logger = self.logger
-        return try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            var dead: [(index: Int, reason: String)] = []
-            var next = 0
-            func add() {
-                let w = writes[next]
-                next += 1
-                group.addTask {
-                    var log = logger
-                    log[metadataKey: "event_id"] = "\(w.event.id)"
-                    try await intake.storeEvaluated(w.event, jobs: w.jobs, failures: w.failures, poison: w.jobs.isEmpty && w.failures.first?.rule == KafkaIngress.poisonRule, logger: log)
-                    return (w.index, w.failures.isEmpty ? nil : w.failures.map(\.reason).joined(separator: "; "))
-                }
-            }
-            while next < min(concurrency, writes.count) { add() }
-            while let (index, reason) = try await group.next() {
-                if let reason { dead.append((index, reason)) }
-                if next < writes.count { add() }
-            }
-            return dead.sorted { $0.index < $1.index }
+        // One journal transaction for the whole batch: one fsync instead of one per group commit.
+        try await store.enqueueBatch(writes.map { JobStoreEntry(event: $0.event, jobs: $0.jobs, failures: $0.failures) })
+        var dead: [(index: Int, reason: String)] = []
+        for w in writes {
+            var log = logger
+            log[metadataKey: "event_id"] = "\(w.event.id)"
+            intake.recordStored(w.event, jobs: w.jobs, failures: w.failures, poison: w.jobs.isEmpty && w.failures.first?.rule == Self.poisonRule, logger: log)
+            if !w.failures.isEmpty { dead.append((w.index, w.failures.map(\.reason).joined(separator: "; "))) }
         }
+        return dead
     }
 }

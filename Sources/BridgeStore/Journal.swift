@@ -108,6 +108,33 @@ public final class Journal: JobStore {
         return ids
     }
 
+    /// Stores every entry in one transaction (one fsync for a whole Kafka poll batch). Entries
+    /// whose event is already in the journal are skipped, as in ``enqueue(event:jobs:failures:)``.
+    public func enqueueBatch(_ entries: [JobStoreEntry]) async throws {
+        let now = Date().timeIntervalSince1970
+        let rows: [PreparedEvent] = entries.compactMap { e in
+            if e.jobs.isEmpty && e.failures.isEmpty { return nil }
+            var row = PreparedEvent(event: e.event, jobs: e.jobs, now: now)
+            row.failures = e.failures.map { f in
+                PreparedFailure(rule: f.rule, target: f.target, dagRunId: RunID.defaultID(rule: f.rule, eventID: e.event.id), reason: "render error: \(f.reason)")
+            }
+            return row
+        }
+        if rows.isEmpty { return }
+        let created = try await writer.submit { db in
+            var n = 0
+            for row in rows {
+                let (ids, isNew) = try Journal.insert(row, db)
+                if isNew { n += ids.count }
+            }
+            return n
+        }
+        if created > 0 {
+            adjustActive(created)
+            notifyNewJobs()
+        }
+    }
+
     /// A matched rule that did not render, stored as a dead job.
     struct PreparedFailure: Sendable {
         var rule, target, dagRunId, reason: String

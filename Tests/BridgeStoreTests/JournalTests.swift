@@ -87,6 +87,29 @@ struct JournalTests {
         #expect(try await journal.enqueue(event: makeEvent("e-3"), jobs: []) == [])
     }
 
+    @Test("a batch is one transaction: every event and dead letter durable after one call, redeliveries skipped")
+    func batch() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var journal: Journal? = try Journal(path: dir.store)
+        _ = try await journal!.enqueue(event: makeEvent("e-0"), jobs: [makeJob("a__e-0")])
+        let before = journal!.writerStats.batches
+        var entries = (0..<500).map { i in JobStoreEntry(event: makeEvent("e-\(i)"), jobs: [makeJob("a__e-\(i)")], failures: []) }
+        entries.append(JobStoreEntry(event: makeEvent("poison"), jobs: [], failures: [RenderFailure(rule: "kafka", target: "", reason: "not JSON")]))
+        entries.append(JobStoreEntry(event: makeEvent("nothing"), jobs: [], failures: []))
+        entries.append(entries[1])  // the same event twice in one batch
+        try await journal!.enqueueBatch(entries)
+        #expect(journal!.writerStats.batches == before + 1)
+        #expect(journal!.queueDepth == 500)
+        journal = nil
+        let reopened = try Journal(path: dir.store)
+        let counts = try await reopened.counts()
+        #expect(counts.pending == 500)
+        #expect(counts.dead == 1)
+        #expect(try await reopened.events(eventID: "nothing").isEmpty)
+        #expect(try await reopened.jobs(matching: JobFilter()).first?.lastReason == "render error: not JSON")
+    }
+
     @Test("retention prunes old delivered and duplicate jobs and their events; dead jobs stay")
     func retention() async throws {
         let dir = try TempDir()
