@@ -28,7 +28,7 @@ struct AdminAPIProcessTests {
         """.write(toFile: dir + "/rules/r.yaml", atomically: true, encoding: .utf8)
     }
 
-    @Test func deadLettersInspectedFixedAndReplayedThroughTheAPI() throws {
+    @Test func deadLettersInspectedFixedAndReplayedThroughTheAPI() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let target = try RecordingTarget(dir: dir.path)
@@ -61,7 +61,7 @@ struct AdminAPIProcessTests {
         #expect(try send("ev-2", "late") == 202)
         #expect(try send("ev-3", "broken") == 202)
         let cli = ["--server", base, "--token", Self.token]
-        #expect(try waitUntil(20) { try CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3 })
+        #expect(try await waitFor(20) { try CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3 })
 
         // What happened to one event: the rule it matched and its dead run.
         let events = try CLI.run(["dlq", "list", "--json", "--rule", "late"] + cli).json?.arrayValue ?? []
@@ -115,8 +115,8 @@ struct AdminAPIProcessTests {
         #expect(replay.out.contains("replayed 2 of 2"), "\(replay.out)")
         let (_, bulk) = try admin("POST", base + "/admin/dlq/replay", #"{"filter": {"rule": "broken"}, "rerender": true, "by": "api"}"#)
         #expect(bulk?["ok"] == 1, "\(String(describing: bulk))")
-        #expect(try waitUntil(20) { Set(target.created()) == ["late__ev-1", "late__ev-2", "broken__ev-3"] }, "\(target.created())")
-        #expect(try waitUntil(10) { try admin("GET", base + "/admin/events/\(eventID)").1?["events"]?[0]?["runs"]?[0]?["state"] == "delivered" })
+        #expect(try await waitFor(20) { Set(target.created()) == ["late__ev-1", "late__ev-2", "broken__ev-3"] }, "\(target.created())")
+        #expect(try await waitFor(10) { try admin("GET", base + "/admin/events/\(eventID)").1?["events"]?[0]?["runs"]?[0]?["state"] == "delivered" })
         #expect(try admin("GET", base + "/admin/events/\(eventID)").1?["events"]?[0]?["runs"]?[0]?["dag_id"] == "real_dag")
 
         // Dispatch metrics: two dead attempts, three deliveries, a latency histogram per target.
@@ -127,7 +127,7 @@ struct AdminAPIProcessTests {
 
         // Purge through the API: refused without --yes, then done; the job is gone.
         #expect(try send("ev-4", "never") == 202)
-        #expect(try waitUntil(20) { try CLI.run(["dlq", "list", "--json", "--rule", "never"] + cli).json?.arrayValue?.count == 1 })
+        #expect(try await waitFor(20) { try CLI.run(["dlq", "list", "--json", "--rule", "never"] + cli).json?.arrayValue?.count == 1 })
         let refused = try CLI.run(["dlq", "purge", "--all", "--rule", "never"] + cli)
         #expect(refused.status == 1 && refused.err.contains("refusing to purge 1 job(s)"), "\(refused.err)")
         let purged = try CLI.run(["dlq", "purge", "--all", "--rule", "never", "--yes"] + cli)

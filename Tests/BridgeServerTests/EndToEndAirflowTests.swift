@@ -101,7 +101,7 @@ struct EndToEndAirflowTests {
     func airflow3() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let airflow = try AirflowTestbed(port: 22180)
+        let airflow = try await AirflowTestbed.start(port: 22180)
         defer { airflow.stop() }
         let lateDAG = "dagbridge_late_\(UInt32.random(in: 0...UInt32.max))"
         let port = Int.random(in: 23000...23099)
@@ -164,7 +164,7 @@ struct EndToEndAirflowTests {
 
         // 6. A DAG that does not exist yet: dead letter; the DAG is added; replay via the admin API.
         #expect(try github(base, event: "release", delivery: "d-rel", body: #"{"release":{"tag_name":"v1.2.0"}}"#).0 == 202)
-        #expect(try waitUntil(60) { try admin("GET", base + "/admin/dlq?rule=release").1?["jobs"]?.arrayValue?.count == 1 })
+        #expect(try await waitFor(60) { try admin("GET", base + "/admin/dlq?rule=release").1?["jobs"]?.arrayValue?.count == 1 })
         let dead = try admin("GET", base + "/admin/dlq?rule=release").1?["jobs"]?[0]
         #expect(dead?["reason"]?.stringValue?.contains("not found") == true, "\(String(describing: dead))")
         try """
@@ -187,9 +187,9 @@ struct EndToEndAirflowTests {
                 headers: ["Authorization": "Bearer \(Self.bearer)", "Content-Type": "application/json", "X-Request-Id": "load-\(n)"])
             #expect(s == 202, "event \(n): \(a)")
         }
-        #expect(try waitUntil(30) { try admin("GET", base + "/admin/targets").1?["targets"]?[0]?["breaker"] == "open" })
-        try airflow.restart()
-        let drained = try waitUntil(240) {
+        #expect(try await waitFor(30) { try admin("GET", base + "/admin/targets").1?["targets"]?[0]?["breaker"] == "open" })
+        try await airflow.restart()
+        let drained = try await waitFor(240) {
             let (_, t) = try admin("GET", base + "/admin/targets")
             func n(_ key: String) -> Int64 { if case .int(let v) = t?["targets"]?[0]?[key] ?? .null { v } else { 0 } }
             // gh, gcs, billing, the replayed release run and the 200 load runs.
@@ -215,7 +215,7 @@ struct EndToEndAirflowTests {
     func airflow2() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let airflow = try AirflowTestbed(port: 22181, version: "2.11.2")
+        let airflow = try await AirflowTestbed.start(port: 22181, version: "2.11.2")
         defer { airflow.stop() }
         let port = Int.random(in: 23000...23099)
         try writeConfig(

@@ -48,15 +48,20 @@ struct AirflowTestbed {
         return (code, text)
     }
 
-    init(port: Int, version: String = Self.version) throws {
+    private init(port: Int, version: String, url: String) {
         self.port = port
         self.version = version
-        url = try Self.start("start", version, port)
+        self.url = url
+    }
+
+    /// Starts Airflow `version` on `port` (about a minute; waited for off the cooperative pool).
+    static func start(port: Int, version: String = Self.version) async throws -> AirflowTestbed {
+        AirflowTestbed(port: port, version: version, url: try await run("start", version, port))
     }
 
     /// Starts (or with `restart`, starts again keeping the DB, DAGs and JWT secret); the base URL.
-    private static func start(_ command: String, _ version: String, _ port: Int) throws -> String {
-        let (status, out) = try Self.shell([command, version, "\(port)"])
+    private static func run(_ command: String, _ version: String, _ port: Int) async throws -> String {
+        let (status, out) = try await offPool { try Self.shell([command, version, "\(port)"]) }
         guard status == 0, let line = out.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }) else {
             throw BridgeError(.unavailable, "Airflow testbed did not start (exit \(status)): \(out)")
         }
@@ -64,7 +69,7 @@ struct AirflowTestbed {
     }
 
     /// Starts Airflow again after ``stop()`` with its state (runs, DAGs, secrets) kept.
-    func restart() throws { _ = try Self.start("restart", version, port) }
+    func restart() async throws { _ = try await Self.run("restart", version, port) }
 
     /// The testbed's DAG folder (see the script: `$DAGBRIDGE_CACHE/airflow/run-PORT/home/dags`).
     var dagsFolder: String {
@@ -83,7 +88,7 @@ struct RealAirflowTests {
     func replayAfterTheDAGIsAdded() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let airflow = try AirflowTestbed(port: 22080)
+        let airflow = try await AirflowTestbed.start(port: 22080)
         defer { airflow.stop() }
         let dagID = "dagbridge_replay_\(UInt32.random(in: 0...UInt32.max))"
         let runID = "replay__" + UUID().uuidString.lowercased()

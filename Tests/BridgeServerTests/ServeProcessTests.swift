@@ -11,7 +11,7 @@ import Testing
 struct ServeProcessTests {
     static let token = "0123456789abcdef-admin"
 
-    @Test func webhookToDeliveredRunAndOperations() throws {
+    @Test func webhookToDeliveredRunAndOperations() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let target = try RecordingTarget(dir: dir.path)
@@ -51,8 +51,8 @@ struct ServeProcessTests {
         #expect(try JSONParser.parse(answer)["dag_run_ids"] == ["gh__d-1"])
         // The same delivery again: same run id, no second run.
         #expect(try curlPost(base + "/hooks/github", body: body, headers: headers).0 == 202)
-        #expect(try waitUntil(10) { target.created() == ["gh__d-1"] }, "\(target.created())")
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try await waitFor(10) { target.created() == ["gh__d-1"] }, "\(target.created())")
+        try await Task.sleep(for: .milliseconds(500))
         #expect(target.created() == ["gh__d-1"])
         // A bad signature: 401 and nothing more.
         var bad = headers
@@ -71,7 +71,7 @@ struct ServeProcessTests {
         // SIGHUP with a broken rule file: rejected, the old set stays.
         try "rules: [ {name: x".write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
         kill(serve.process.processIdentifier, SIGHUP)
-        #expect(try waitUntil(5) { try String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected") })
+        #expect(try await waitFor(5) { try String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected") })
         let (_, rules) = try curl(["-H", "Authorization: Bearer \(Self.token)", base + "/admin/rules"])
         #expect(rules.contains(#""name":"gh""#))
 

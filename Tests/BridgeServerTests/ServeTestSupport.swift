@@ -22,7 +22,19 @@ func curlPost(_ url: String, body: String, headers: [String: String]) throws -> 
     try curl(["-X", "POST", url, "--data-binary", body] + headers.flatMap { ["-H", "\($0.key): \($0.value)"] })
 }
 
-/// Polls `check` every 100 ms for up to `seconds`.
+/// Polls `check` every 100 ms for up to `seconds`, sleeping with `Task.sleep`: a test that waits
+/// minutes for Airflow must not hold one of the (on this machine two) cooperative threads that
+/// every other test, and the code under test, need.
+func waitFor(_ seconds: Double, _ check: () throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try check() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try check()
+}
+
+/// Like ``waitFor(_:_:)`` but blocking, for the short waits of synchronous set-up code.
 func waitUntil(_ seconds: Double, _ check: () throws -> Bool) throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
@@ -30,6 +42,14 @@ func waitUntil(_ seconds: Double, _ check: () throws -> Bool) throws -> Bool {
         Thread.sleep(forTimeInterval: 0.1)
     }
     return try check()
+}
+
+/// Runs blocking work (a child process that runs for a minute) on a thread of its own, off the
+/// cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+        Thread { cont.resume(with: Result { try body() }) }.start()
+    }
 }
 
 /// `dagbridge serve --config DIR/dagbridge.yaml` as a child process; its log goes to DIR/serve.log.
