@@ -113,18 +113,8 @@ public enum KafkaTestInspector {
 
     /// Every message of `topic` (partitions `0..<partitions`) from the beginning, as (value, headers).
     public static func readAll(brokers: String, topic: String, partitions: Int32, expect: Int, timeout: Duration = .seconds(20)) -> [(value: String, headers: [String: String])] {
-        let conf = rd_kafka_conf_new()!
-        var errbuf = [CChar](repeating: 0, count: 256)
-        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, &errbuf, errbuf.count)
-        rd_kafka_conf_set(conf, "group.id", "inspector-\(UUID().uuidString)", &errbuf, errbuf.count)
-        rd_kafka_conf_set(conf, "log_level", "3", &errbuf, errbuf.count)
-        let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errbuf, errbuf.count)!
+        let rk = fromBeginning(brokers: brokers, topic: topic, partitions: partitions)
         defer { rd_kafka_destroy(rk) }
-        rd_kafka_poll_set_consumer(rk)
-        let list = rd_kafka_topic_partition_list_new(partitions)!
-        for p in 0..<partitions { rd_kafka_topic_partition_list_add(list, topic, p).pointee.offset = -2 }
-        rd_kafka_assign(rk, list)
-        rd_kafka_topic_partition_list_destroy(list)
         var out: [(String, [String: String])] = []
         let deadline = ContinuousClock.now + timeout
         while out.count < expect, ContinuousClock.now < deadline {
@@ -136,5 +126,21 @@ public enum KafkaTestInspector {
         }
         rd_kafka_consumer_close(rk)
         return out
+    }
+
+    /// A consumer (no group membership) assigned every partition of `topic` from the first offset;
+    /// the caller destroys it.
+    static func fromBeginning(brokers: String, topic: String, partitions: Int32, properties: [String: String] = [:]) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errbuf = [CChar](repeating: 0, count: 256)
+        let base = ["bootstrap.servers": brokers, "group.id": "inspector-\(UUID().uuidString)", "log_level": "3"]
+        for (k, v) in base.merging(properties, uniquingKeysWith: { _, b in b }) { rd_kafka_conf_set(conf, k, v, &errbuf, errbuf.count) }
+        let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errbuf, errbuf.count)!
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(partitions)!
+        for p in 0..<partitions { rd_kafka_topic_partition_list_add(list, topic, p).pointee.offset = -2 }
+        rd_kafka_assign(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        return rk
     }
 }
