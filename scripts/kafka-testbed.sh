@@ -68,7 +68,17 @@ start|stop|status)
     if pid=$(our_pid); then echo "READY $pid"; exit 0; fi
     port_open && die "port $PORT is already in use by another process"
     BIN=$(tansu)
-    nohup "$BIN" broker --listener-url "$URL" --advertised-listener-url "$URL" \
+    # Detached through the venv's python, which closes every inherited descriptor above 2 and clears
+    # the blocked-signal mask before exec. A caller's descriptors must not live on in the broker:
+    # swift-corelibs-foundation's Process learns that its child exited from EOF on a socket it leaves
+    # open in the child, so a broker holding it (inherited through this script) made
+    # `Process.waitUntilExit()` of `kafka-testbed.sh start` never return. The mask: a test runner may
+    # block SIGTERM, and the broker would then ignore `stop` until the SIGKILL.
+    nohup "$VENV/bin/python" -c '
+import os, signal, sys
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+os.execv(sys.argv[1], sys.argv[1:])' "$BIN" broker --listener-url "$URL" --advertised-listener-url "$URL" \
       --storage-engine memory://tansu/ </dev/null >"$LOG" 2>&1 &
     pid=$!; echo "$pid" >"$PIDFILE"
     for _ in $(seq 200); do
