@@ -53,7 +53,8 @@ struct StoreLocation: ParsableArguments {
 
     var adminToken: String? { token ?? ProcessInfo.processInfo.environment["DAGBRIDGE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } }
 
-    /// The store's settings: from `--store`, from the config file, or the default path.
+    /// The store's settings: from `--store`, from the config file (a relative `store.path` is taken
+    /// from the file's folder), or the default path.
     func storeConfig() throws -> StoreConfig {
         if let store { return StoreConfig(path: store) }
         guard let config else { return StoreConfig() }
@@ -61,10 +62,13 @@ struct StoreLocation: ParsableArguments {
         var diags = Diagnostics()
         diags.append(contentsOf: problems)
         let parsed = StoreConfig.parse(root?["store"], diagnostics: &diags)
-        if diags.hasErrors || parsed == nil {
+        guard !diags.hasErrors, var parsed else {
             throw Failure(message: diags.items.map(\.description).joined(separator: "\n"))
         }
-        return parsed!
+        // A relative store.path is taken from the config file's folder, as `serve` does.
+        let base = (config as NSString).deletingLastPathComponent
+        if !parsed.path.hasPrefix("/"), !base.isEmpty { parsed.path = (base as NSString).appendingPathComponent(parsed.path) }
+        return parsed
     }
 
     /// Opens the existing store (never creates one).

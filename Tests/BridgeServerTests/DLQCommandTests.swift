@@ -225,6 +225,12 @@ struct DLQCommandTests {
         let r = try CLI.run(["dlq", "list", "--config", good, "--json"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.json?.arrayValue?.count == 3)
+        // A relative store.path is taken from the config file's folder (as `serve` does), not the working directory.
+        let relative = dir.path + "/relative.yaml"
+        try "store:\n  path: journal.sqlite\n".write(toFile: relative, atomically: true, encoding: .utf8)
+        let rel = try CLI.run(["dlq", "list", "--config", relative, "--json"])
+        #expect(rel.status == 0, "\(rel.err)")
+        #expect(rel.json?.arrayValue?.count == 3)
         let bad = dir.path + "/bad.yaml"
         try "store:\n  pathh: \(dir.store)\n".write(toFile: bad, atomically: true, encoding: .utf8)
         let b = try CLI.run(["dlq", "list", "--config", bad])
