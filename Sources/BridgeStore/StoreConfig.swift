@@ -1,5 +1,6 @@
 public import BridgeConfig
 import BridgeCore
+import Foundation
 
 /// Settings of the journal (the `store:` section of `dagbridge.yaml`).
 ///
@@ -87,5 +88,17 @@ public struct StoreConfig: Sendable, Equatable {
                 at: node["low_water"] ?? node)
         }
         return diagnostics.items.count == before ? config : nil
+    }
+}
+
+extension StoreConfig {
+    /// This configuration with a relative `path` taken from `configFile`'s folder, as `serve`
+    /// reads it, so every command given the same `--config` opens the same journal.
+    public func resolvingPath(relativeTo configFile: String) -> StoreConfig {
+        let base = (configFile as NSString).deletingLastPathComponent
+        guard !path.hasPrefix("/"), !base.isEmpty else { return self }
+        var c = self
+        c.path = (base as NSString).appendingPathComponent(path)
+        return c
     }
 }

@@ -62,13 +62,10 @@ struct StoreLocation: ParsableArguments {
         var diags = Diagnostics()
         diags.append(contentsOf: problems)
         let parsed = StoreConfig.parse(root?["store"], diagnostics: &diags)
-        guard !diags.hasErrors, var parsed else {
+        guard !diags.hasErrors, let parsed else {
             throw Failure(message: diags.items.map(\.description).joined(separator: "\n"))
         }
-        // A relative store.path is taken from the config file's folder, as `serve` does.
-        let base = (config as NSString).deletingLastPathComponent
-        if !parsed.path.hasPrefix("/"), !base.isEmpty { parsed.path = (base as NSString).appendingPathComponent(parsed.path) }
-        return parsed
+        return parsed.resolvingPath(relativeTo: config)
     }
 
     /// Opens the existing store (never creates one).

@@ -40,7 +40,7 @@ struct DispatchCommand: AsyncParsableCommand {
         logger.logLevel = .notice
         let journal: Journal
         do {
-            journal = try Journal(config: store)
+            journal = try Journal(config: store.resolvingPath(relativeTo: config))
         } catch {
             throw Failure(message: "\(error)")
         }

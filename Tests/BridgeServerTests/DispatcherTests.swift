@@ -67,7 +67,9 @@ struct DispatcherTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.store)
-        let slow = SimulatedAirflow(delay: 30)
+        // The slow target hangs for 60 s: if its calls held up the fast target's lane, the 200
+        // fast deliveries could not finish within the 20 s allowed (generous for a loaded CI box).
+        let slow = SimulatedAirflow(delay: 60)
         let fast = SimulatedAirflow()
         let dispatcher = Dispatcher(
             journal: journal,
@@ -80,8 +82,8 @@ struct DispatcherTests {
         _ = try await enqueueJobs(journal, count: 10, target: "slow", prefix: "s")
         let start = Date()
         _ = try await enqueueJobs(journal, count: 200, target: "fast", prefix: "f")
-        #expect(try await eventually(timeout: 10) { try await journal.counts().delivered == 200 })
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(try await eventually(timeout: 20) { try await journal.counts().delivered == 200 })
+        #expect(Date().timeIntervalSince(start) < 20)
         #expect(slow.state.withLock { $0.maxConcurrent } == 2)
         let stopStart = Date()
         try await d.stop()

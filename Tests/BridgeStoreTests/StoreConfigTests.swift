@@ -56,4 +56,12 @@ struct StoreConfigTests {
         #expect(c == nil)
         #expect(problems.contains { $0.contains(expected) }, "\(problems)")
     }
+
+    @Test("a relative path is taken from the config file's folder; absolute paths and a config in the working directory keep it")
+    func resolvingPath() {
+        #expect(StoreConfig(path: "var/j.sqlite").resolvingPath(relativeTo: "/etc/dagbridge/dagbridge.yaml").path == "/etc/dagbridge/var/j.sqlite")
+        #expect(StoreConfig(path: "/data/j.sqlite").resolvingPath(relativeTo: "/etc/dagbridge/dagbridge.yaml").path == "/data/j.sqlite")
+        #expect(StoreConfig(path: "j.sqlite").resolvingPath(relativeTo: "dagbridge.yaml").path == "j.sqlite")
+        #expect(StoreConfig(path: "j.sqlite").resolvingPath(relativeTo: "conf/d.yaml").path == "conf/j.sqlite")
+    }
 }
