@@ -17,7 +17,10 @@ struct HTTPClientFailureTests {
         #expect(error?.isRetriable == true)
         #expect(error?.requestMayHaveBeenSent == true)
         #expect(error?.message.contains("0.5s") == true, "\(error?.message ?? "")")
-        #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(5))
+        // The 0.5 s request timeout, not the client's 30 s: the message names it, and the call ends
+        // well before 30 s (the upper bound is loose: on a loaded 2-core CI machine the test task
+        // itself may resume seconds after the client answered).
+        #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(20))
     }
 
     @Test func configuredTimeoutAppliesWithoutPerRequestOverride() async throws {
