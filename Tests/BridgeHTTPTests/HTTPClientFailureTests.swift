@@ -91,9 +91,9 @@ struct HTTPClientFailureTests {
         let start = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        // The server would answer after 10 s; returning within 3 s (under a loaded, parallel test
+        // The server would answer after 10 s; returning within 7 s (under a loaded, parallel test
         // run) shows the transfer was removed, not waited for.
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(7))
         switch result {
         case .success(let response): Issue.record("expected cancellation, got \(response.status)")
         case .failure(let error):
@@ -145,7 +145,7 @@ struct HTTPClientFailureTests {
             let error = await task.result.failureError as? HTTPClientError
             #expect(error?.code == .shutdown)
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(10))  // "/hang" never answers
         let error = await expectHTTPError { try await client.execute(HTTPRequest(url: server.url("/echo"))) }
         #expect(error?.code == .shutdown)
         client.shutdown()  // idempotent
