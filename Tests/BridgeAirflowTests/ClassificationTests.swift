@@ -62,7 +62,9 @@ struct ClassificationTests {
         #expect(r.outcome == .retry(retryAfter: nil))
         #expect(r.reason == "timeout after 1s on target 'prod' (the request may have reached Airflow); will retry", "\(r.reason)")
         #expect(r.httpStatus == nil)
-        #expect(r.duration >= 0.9 && r.duration < 2.5)
+        // The outcome shows the 1 s timeout fired (the server answers 200 after 3 s); the duration is
+        // recorded, with room for a loaded CI machine.
+        #expect(r.duration >= 0.9 && r.duration < 10)
     }
 
     @Test func connectionResetIsRetry() async throws {
