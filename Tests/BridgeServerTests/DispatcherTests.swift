@@ -87,7 +87,8 @@ struct DispatcherTests {
         #expect(slow.state.withLock { $0.maxConcurrent } == 2)
         let stopStart = Date()
         try await d.stop()
-        #expect(Date().timeIntervalSince(stopStart) < 3)
+        // The 0.3 s shutdown deadline, not the slow target's 60 s calls (room for a loaded machine).
+        #expect(Date().timeIntervalSince(stopStart) < 15)
         let c = try await journal.counts()
         #expect(c.inFlight == 0)
         #expect(c.pending == 10)
