@@ -6,6 +6,13 @@ import Testing
 
 @testable import BridgeServer
 
+/// A client that reads runs back from a testbed Airflow 3 (user admin/admin).
+func airflow3Reader(_ url: String, _ http: HTTPClient) throws -> AirflowClient {
+    try AirflowClient(
+        config: TargetConfig(name: "read", url: url, api: .v2, auth: .airflowPassword(username: "admin", password: Secret("admin"), tokenURL: nil)),
+        transport: http)
+}
+
 /// `dagbridge serve` end to end against real Apache Airflow (from PyPI, started by
 /// scripts/airflow-testbed.sh): signed webhooks become DAG runs that are read back from Airflow.
 /// Skipped with `DAGBRIDGE_AIRFLOW_TESTS=0`.
@@ -113,10 +120,7 @@ struct EndToEndAirflowTests {
         let base = serve.base
         let http = try HTTPClient()
         defer { http.shutdown() }
-        let client = try AirflowClient(
-            config: TargetConfig(
-                name: "read", url: airflow.url, api: .v2, auth: .airflowPassword(username: "admin", password: Secret("admin"), tokenURL: nil)),
-            transport: http)
+        let client = try airflow3Reader(airflow.url, http)
 
         // 1. A GitHub-signed push: 202 with the run id, the run in Airflow with the rendered conf.
         let push = #"{"ref":"refs/heads/main","after":"0a1b2c3","n":"7","repository":{"full_name":"acme/pipelines"}}"#

@@ -60,10 +60,7 @@ struct KafkaAirflowTests {
         defer { serve.terminate() }
         let http = try HTTPClient()
         defer { http.shutdown() }
-        let client = try AirflowClient(
-            config: TargetConfig(
-                name: "read", url: airflow.url, api: .v2, auth: .airflowPassword(username: "admin", password: Secret("admin"), tokenURL: nil)),
-            transport: http)
+        let client = try airflow3Reader(airflow.url, http)
         /// Message n (from `KafkaBroker.produce`, 2 partitions) and its run id and conf in Airflow.
         func runID(_ n: Int) -> String { "paid__orders-\(n % 2)-\(n / 2)" }
         func missing(_ range: Range<Int>) async -> [Int] {

@@ -44,6 +44,39 @@ struct KafkaBrokerTests {
         return path
     }
 
+    /// What every scenario starts from: a broker with an empty 4-partition `orders` topic, a
+    /// temporary folder and a recording target; `nil` (the test skips) when the testbed cannot be
+    /// installed.
+    struct Scene {
+        let broker: KafkaBroker
+        let dir: TempDir
+        let target: RecordingTarget
+
+        static func start() async throws -> Scene? {
+            guard let broker = try await KafkaBroker.start() else { return nil }
+            do {
+                try await broker.createTopic("orders", partitions: 4)
+                let dir = try TempDir()
+                do {
+                    return Scene(broker: broker, dir: dir, target: try RecordingTarget(dir: dir.path))
+                } catch {
+                    dir.cleanup()
+                    throw error
+                }
+            } catch {
+                broker.stop()
+                throw error
+            }
+        }
+
+        /// Stops what ``start()`` started, in reverse order.
+        func stop() {
+            target.stop()
+            dir.cleanup()
+            broker.stop()
+        }
+    }
+
     /// Run ids for messages `range` produced by `KafkaBroker.produce` on an empty topic of `partitions` partitions.
     ///
     /// The recording target, like Airflow, creates a run id once and answers 409 afterwards, so
@@ -55,13 +88,9 @@ struct KafkaBrokerTests {
 
     @Test("10,000 messages over 4 partitions; kill -9 mid-stream and restart: every run created exactly once, offsets committed")
     func killAndRestart() async throws {
-        guard let broker = try await KafkaBroker.start() else { return }
-        defer { broker.stop() }
-        try await broker.createTopic("orders", partitions: 4)
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let target = try RecordingTarget(dir: dir.path)
-        defer { target.stop() }
+        guard let scene = try await Scene.start() else { return }
+        defer { scene.stop() }
+        let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         // A small high water paces consumption by delivery, so the kill lands while messages are
         // still unread and offsets uncommitted (not only while the journal drains).
         let port = KafkaBroker.freePort(24_500..<25_000)
@@ -87,13 +116,9 @@ struct KafkaBrokerTests {
 
     @Test("Two processes in one group split the partitions; kill -9 one: the other takes over, every run created exactly once")
     func groupTakeover() async throws {
-        guard let broker = try await KafkaBroker.start() else { return }
-        defer { broker.stop() }
-        try await broker.createTopic("orders", partitions: 4)
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let target = try RecordingTarget(dir: dir.path)
-        defer { target.stop() }
+        guard let scene = try await Scene.start() else { return }
+        defer { scene.stop() }
+        let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         let portA = KafkaBroker.freePort(24_500..<25_000)
         let portB = KafkaBroker.freePort(24_500..<25_000, excluding: [portA])
         func config(_ port: Int) throws -> String {
@@ -161,14 +186,10 @@ struct KafkaBrokerTests {
 
     @Test("A poison message becomes a dead letter (journal and dlq_topic); the messages after it on its partition still become runs")
     func poisonMessage() async throws {
-        guard let broker = try await KafkaBroker.start() else { return }
-        defer { broker.stop() }
-        try await broker.createTopic("orders", partitions: 4)
+        guard let scene = try await Scene.start() else { return }
+        defer { scene.stop() }
+        let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         try await broker.createTopic("orders.dlq", partitions: 1)
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let target = try RecordingTarget(dir: dir.path)
-        defer { target.stop() }
         let port = KafkaBroker.freePort(24_500..<25_000)
         let config = try Self.writeConfig(dir: dir.path, port: port, broker: broker.address, target: target.url, source: ["dlq_topic: orders.dlq"])
         let serve = try await KafkaServe.start(config: config, port: port, lib: broker.lib, log: dir.path + "/serve.log")
@@ -210,13 +231,9 @@ struct KafkaBrokerTests {
 
     @Test("Target down: partitions paused while the journal is above high water, group membership kept; target back: every run delivered")
     func targetDownPausesAndResumes() async throws {
-        guard let broker = try await KafkaBroker.start() else { return }
-        defer { broker.stop() }
-        try await broker.createTopic("orders", partitions: 4)
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let target = try RecordingTarget(dir: dir.path)
-        defer { target.stop() }
+        guard let scene = try await Scene.start() else { return }
+        defer { scene.stop() }
+        let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         target.toggleDown()
         let port = KafkaBroker.freePort(24_500..<25_000)
         // max.poll.interval.ms just above the session timeout: a consumer that stopped polling
