@@ -67,9 +67,11 @@ struct DispatcherTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let journal = try Journal(path: dir.store)
-        // The slow target hangs for 60 s: if its calls held up the fast target's lane, the 200
-        // fast deliveries could not finish within the 20 s allowed (generous for a loaded CI box).
-        let slow = SimulatedAirflow(delay: 60)
+        // The slow target's calls hang for 10 minutes. The fast target's 200 deliveries must all
+        // complete while both slow calls are still hanging: shown by the slow target's live call
+        // count, not by a wall-clock bound (on a loaded CI machine the journal's fsyncs alone can
+        // take tens of seconds for 200 jobs).
+        let slow = SimulatedAirflow(delay: 600)
         let fast = SimulatedAirflow()
         let dispatcher = Dispatcher(
             journal: journal,
@@ -80,14 +82,14 @@ struct DispatcherTests {
             options: Dispatcher.Options(shutdownDeadline: 0.3))
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 10, target: "slow", prefix: "s")
-        let start = Date()
+        #expect(await eventually(timeout: 30) { slow.state.withLock { $0.concurrent } == 2 })
         _ = try await enqueueJobs(journal, count: 200, target: "fast", prefix: "f")
-        #expect(try await eventually(timeout: 20) { try await journal.counts().delivered == 200 })
-        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(try await eventually(timeout: 120) { try await journal.counts().delivered == 200 })
+        #expect(slow.state.withLock { $0.concurrent } == 2, "the slow calls were still hanging throughout")
         #expect(slow.state.withLock { $0.maxConcurrent } == 2)
         let stopStart = Date()
         try await d.stop()
-        // The 0.3 s shutdown deadline, not the slow target's 60 s calls (room for a loaded machine).
+        // The 0.3 s shutdown deadline, not the slow target's 10-minute calls (room for a loaded machine).
         #expect(Date().timeIntervalSince(stopStart) < 15)
         let c = try await journal.counts()
         #expect(c.inFlight == 0)
@@ -192,11 +194,11 @@ struct DispatcherTests {
             Dispatcher(
                 journal: journal, targets: [DispatchTarget(name: "prod", client: airflow)],
                 options: Dispatcher.Options(idlePoll: 30)))
-        #expect(try await eventually(timeout: 5) { try await journal.counts().delivered == 3 })
+        #expect(try await eventually(timeout: 30) { try await journal.counts().delivered == 3 })
         try await Task.sleep(for: .milliseconds(100))
         let t0 = Date()
         _ = try await enqueueJobs(journal, count: 1, prefix: "new")
-        #expect(try await eventually(timeout: 5) { try await journal.counts().delivered == 4 })
+        #expect(try await eventually(timeout: 25) { try await journal.counts().delivered == 4 })
         #expect(Date().timeIntervalSince(t0) < 10, "woken by the enqueue, not by the 30 s poll")
         try await d.stop()
     }
@@ -231,7 +233,7 @@ struct DispatcherEdgeTests {
         let journal = try Journal(path: dir.store)
         _ = try await enqueueJobs(journal, count: 3)
         let d = RunningDispatcher(Dispatcher(journal: journal, targets: []))
-        #expect(try await eventually(timeout: 5) { try await journal.counts().dead == 3 })
+        #expect(try await eventually(timeout: 30) { try await journal.counts().dead == 3 })
         try await d.stop()
         #expect(d.dispatcher.status().isEmpty)
         #expect(try await d.dispatcher.deadLetterCount() == 3)
