@@ -22,10 +22,14 @@ PY=${PYTHON:-python3}
 descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 
 stop() {  # TERM the process groups we started, KILL leftovers after 15 s (workers can hang on TERM)
-  local run=$BASE/run-$1 p all=""
-  for p in $(cat "$run"/*.pid 2>/dev/null); do all="$all $p $(descendants "$p")"; kill -TERM -- "-$p" 2>/dev/null || true; done
+  local run=$BASE/run-$1 p all="" groups
+  groups=$(cat "$run"/*.pid 2>/dev/null || true)
+  for p in $groups; do all="$all $p $(descendants "$p")"; kill -TERM -- "-$p" 2>/dev/null || true; done
   for _ in $(seq 30); do kill -0 $all 2>/dev/null || break; sleep 0.5; done
   [ -n "${all// /}" ] && kill -KILL $all 2>/dev/null || true
+  # LocalExecutor workers forked after the descendants were listed, or orphaned when their
+  # parent exited, are still in the daemons' process groups: nothing of ours may outlive stop.
+  for p in $groups; do kill -KILL -- "-$p" 2>/dev/null || true; done
   rm -f "$run"/*.pid
 }
 
