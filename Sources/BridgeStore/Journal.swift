@@ -95,11 +95,7 @@ public final class Journal: JobStore {
     /// - Returns: the ids of `jobs` (not of the dead letters), in order.
     public func enqueue(event: Event, jobs: [TriggerJob], failures: [RenderFailure]) async throws -> [Int64] {
         if jobs.isEmpty && failures.isEmpty { return [] }
-        var row = PreparedEvent(event: event, jobs: jobs, now: Date().timeIntervalSince1970)
-        row.failures = failures.map { f in
-            PreparedFailure(rule: f.rule, target: f.target, dagRunId: RunID.defaultID(rule: f.rule, eventID: event.id), reason: "render error: \(f.reason)")
-        }
-        let prepared = row
+        let prepared = PreparedEvent(event: event, jobs: jobs, failures: failures, now: Date().timeIntervalSince1970)
         let (ids, created) = try await writer.submit { db in try Journal.insert(prepared, db) }
         if created, !ids.isEmpty {
             adjustActive(ids.count)
@@ -113,12 +109,7 @@ public final class Journal: JobStore {
     public func enqueueBatch(_ entries: [JobStoreEntry]) async throws {
         let now = Date().timeIntervalSince1970
         let rows: [PreparedEvent] = entries.compactMap { e in
-            if e.jobs.isEmpty && e.failures.isEmpty { return nil }
-            var row = PreparedEvent(event: e.event, jobs: e.jobs, now: now)
-            row.failures = e.failures.map { f in
-                PreparedFailure(rule: f.rule, target: f.target, dagRunId: RunID.defaultID(rule: f.rule, eventID: e.event.id), reason: "render error: \(f.reason)")
-            }
-            return row
+            e.jobs.isEmpty && e.failures.isEmpty ? nil : PreparedEvent(event: e.event, jobs: e.jobs, failures: e.failures, now: now)
         }
         if rows.isEmpty { return }
         let created = try await writer.submit { db in
@@ -151,13 +142,17 @@ public final class Journal: JobStore {
         var failures: [PreparedFailure] = []
         var now: Double
 
-        init(event: Event, jobs: [TriggerJob], now: Double) {
+        /// `failures` become dead jobs (run id `<rule>__<event id>`, reason "render error: …").
+        init(event: Event, jobs: [TriggerJob], failures: [RenderFailure] = [], now: Double) {
             source = event.source
             eventID = event.id
             receivedAt = event.receivedAt.timeIntervalSince1970
             envelope = JSONWriter.string(event.envelope)
             rawBody = Data(event.rawBody)
             self.jobs = jobs.map(PreparedJob.init)
+            self.failures = failures.map { f in
+                PreparedFailure(rule: f.rule, target: f.target, dagRunId: RunID.defaultID(rule: f.rule, eventID: event.id), reason: "render error: \(f.reason)")
+            }
             self.now = now
         }
     }
