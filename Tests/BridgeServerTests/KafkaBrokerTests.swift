@@ -101,12 +101,12 @@ struct KafkaBrokerTests {
         var serve = try await KafkaServe.start(config: config, port: port, lib: broker.lib, log: log)
         defer { serve.terminate() }
         try await broker.produce(topic: "orders", count: 10_000, partitions: 4)
-        #expect(try await KafkaBroker.poll(60) { target.created().count >= 1500 }, "log: \(log)")
+        #expect(try await waitFor(60) { target.created().count >= 1500 }, "log: \(log)")
         try await serve.kill9()
         let atKill = try await broker.committed(group: "dagbridge", topic: "orders", partitions: 4)
         #expect(atKill.reduce(0) { $0 + max(0, $1) } < 10_000, "the kill was not mid-stream: committed \(atKill)")
         serve = try await KafkaServe.start(config: config, port: port, lib: broker.lib, log: log)
-        let complete = try await KafkaBroker.poll(120) { Set(target.created()).count >= 10_000 }
+        let complete = try await waitFor(120) { Set(target.created()).count >= 10_000 }
         #expect(complete, "created \(Set(target.created()).count) of 10000; log: \(log)")
         #expect(Set(target.created()) == Self.runIDs(0..<10_000), "no run missing, none extra")
         // Offsets: committed on the interval, so all 2,500 per partition within a few seconds.
@@ -133,7 +133,7 @@ struct KafkaBrokerTests {
         defer { b.terminate() }
         let all: Set<Int> = [0, 1, 2, 3]
         // The split: both hold partitions, none twice, all four covered.
-        let split = try await KafkaBroker.poll(45) {
+        let split = try await waitFor(45) {
             guard let pa = a.assigned, let pb = b.assigned, !pa.isEmpty, !pb.isEmpty else { return false }
             return pa.isDisjoint(with: pb) && pa.union(pb) == all
         }
@@ -141,7 +141,7 @@ struct KafkaBrokerTests {
         let partitionsB = b.assigned ?? []
 
         try await broker.produce(topic: "orders", count: 6000, partitions: 4)
-        let bothConsuming = try await KafkaBroker.poll(60) {
+        let bothConsuming = try await waitFor(60) {
             (a.metric("dagbridge_kafka_messages_consumed_total", Self.metricLabels) ?? 0) > 0
                 && (b.metric("dagbridge_kafka_messages_consumed_total", Self.metricLabels) ?? 0) > 0
                 && target.created().count >= 1000
@@ -150,12 +150,12 @@ struct KafkaBrokerTests {
         try await b.kill9()
         // Messages B's partitions receive after the kill can only reach Airflow through A.
         try await broker.produce(topic: "orders", count: 6000, start: 6000, partitions: 4)
-        let takeover = try await KafkaBroker.poll(60) { a.assigned == all }
+        let takeover = try await waitFor(60) { a.assigned == all }
         #expect(takeover, "A holds \(a.assigned ?? []) after B died; log: \(a.log)")
         let committed = try await broker.waitForCommitted([3000, 3000, 3000, 3000], seconds: 60)
         #expect(committed == [3000, 3000, 3000, 3000], "A committed every partition to the end")
         let afterKill = Self.runIDs(6000..<12_000).filter { id in partitionsB.contains { id.hasPrefix("paid__orders-\($0)-") } }
-        #expect(try await KafkaBroker.poll(30) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
+        #expect(try await waitFor(30) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
         // Once A has delivered its journal, what is still missing is what B journaled before it
         // died: it waits in B's journal file, read here with the CLI.
         func waitingInB() throws -> Set<String> {
@@ -170,7 +170,7 @@ struct KafkaBrokerTests {
         let waiting = try waitingInB()
         #expect(!waiting.isEmpty, "B died with jobs in its journal")
         var missing: Set<String> = []
-        let accounted = try await KafkaBroker.poll(60) {
+        let accounted = try await waitFor(60) {
             missing = Self.runIDs(0..<12_000).subtracting(target.created())
             return missing.isSubset(of: waiting)
         }
@@ -179,7 +179,7 @@ struct KafkaBrokerTests {
         // B comes back with its journal (as a restarted pod with its volume): it delivers what it
         // held; runs A already created from B's uncommitted tail are duplicates (409), never second runs.
         b = try await KafkaServe.start(config: configB, port: portB, lib: broker.lib, log: dir.path + "/b.log")
-        let drained = try await KafkaBroker.poll(90) { try Set(target.created()).count >= 12_000 && waitingInB().isEmpty }
+        let drained = try await waitFor(90) { try Set(target.created()).count >= 12_000 && waitingInB().isEmpty }
         #expect(drained, "created \(Set(target.created()).count) of 12000; logs: \(a.log) \(b.log)")
         #expect(Set(target.created()) == Self.runIDs(0..<12_000), "no run missing, none extra")
     }
@@ -203,7 +203,7 @@ struct KafkaBrokerTests {
             for o in 0..<51 where !(p == 1 && o == 25) && (p == 1 || o < 50) { expected.insert("paid__orders-\(p)-\(o)") }
         }
         #expect(expected.count == 200)
-        let complete = try await KafkaBroker.poll(60) { Set(target.created()) == expected }
+        let complete = try await waitFor(60) { Set(target.created()) == expected }
         #expect(complete, "created \(target.created().count) of 200; log: \(serve.log)")
 
         // The dead letter, through the admin API and through the CLI on the journal file.
@@ -247,9 +247,9 @@ struct KafkaBrokerTests {
         defer { serve.terminate() }
         let assigns = #"source="orders",kind="assign""#
         let revokes = #"source="orders",kind="revoke""#
-        #expect(try await KafkaBroker.poll(30) { serve.metric("dagbridge_kafka_rebalances_total", assigns) == 1 }, "log: \(serve.log)")
+        #expect(try await waitFor(30) { serve.metric("dagbridge_kafka_rebalances_total", assigns) == 1 }, "log: \(serve.log)")
         try await broker.produce(topic: "orders", count: 2000, partitions: 4)
-        let paused = try await KafkaBroker.poll(30) { serve.metric("dagbridge_kafka_paused_partitions", #"source="orders""#) == 4 }
+        let paused = try await waitFor(30) { serve.metric("dagbridge_kafka_paused_partitions", #"source="orders""#) == 4 }
         #expect(paused, "log: \(serve.log)")
         // Hold the outage for longer than max.poll.interval.ms and check the whole time that the
         // partitions stay paused, with messages left unread and no further rebalance.
@@ -267,10 +267,10 @@ struct KafkaBrokerTests {
         #expect(target.created().isEmpty)
 
         target.toggleDown()
-        let complete = try await KafkaBroker.poll(90) { Set(target.created()).count >= 2000 }
+        let complete = try await waitFor(90) { Set(target.created()).count >= 2000 }
         #expect(complete, "created \(Set(target.created()).count) of 2000; log: \(serve.log)")
         #expect(Set(target.created()) == Self.runIDs(0..<2000), "no run missing, none extra")
-        #expect(try await KafkaBroker.poll(10) { serve.metric("dagbridge_kafka_paused_partitions", #"source="orders""#) == 0 })
+        #expect(try await waitFor(10) { serve.metric("dagbridge_kafka_paused_partitions", #"source="orders""#) == 0 })
         #expect(serve.metric("dagbridge_kafka_rebalances_total", assigns) == 1, "no rebalance through the whole outage")
         #expect((serve.metric("dagbridge_kafka_rebalances_total", revokes) ?? 0) == 0)
         let committed = try await broker.waitForCommitted([500, 500, 500, 500], seconds: 15)
