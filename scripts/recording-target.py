@@ -7,7 +7,8 @@ so a test can check that no run id was created twice, across restarts of the dis
 
 Failure injection (seeded, per request): --fail-rate (500 before creating), --reset-rate (connection
 reset without an answer; half of them after creating the run), --slow-rate/--slow-seconds (create,
-then answer only after the client's timeout). POST /_control {"down": true|false} makes every call
+then answer only after the client's timeout), --delay (every call waits this long after deciding,
+so runs are created and then answered later: paces a test). POST /_control {"down": true|false} makes every call
 answer 503 (an outage), as does SIGUSR1 (toggles down/up); GET /_stats returns counters as JSON. POST /auth/token returns a token.
 
   scripts/recording-target.py --port 0 --log /tmp/created.txt   # prints "READY <port>"
@@ -31,6 +32,7 @@ p.add_argument("--fail-rate", type=float, default=0.0)
 p.add_argument("--reset-rate", type=float, default=0.0)
 p.add_argument("--slow-rate", type=float, default=0.0)
 p.add_argument("--slow-seconds", type=float, default=3.0)
+p.add_argument("--delay", type=float, default=0.0)
 args = p.parse_args()
 
 lock = threading.Lock()
@@ -120,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                     log.write(run_id + "\n")
                     log.flush()
                     dup = False
+        if args.delay:
+            time.sleep(args.delay)
         if action == "down":
             return self.answer(503, {"detail": "target is down"})
         if action == "fail":
