@@ -21,6 +21,12 @@ import Synchronization
 
 let total = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
 let cases = CommandLine.arguments.dropFirst(2).first ?? "0abc"
+// BENCH_PROPS="key=value,…": extra librdkafka properties for the consumer under test, e.g.
+// BENCH_PROPS=queued.min.messages=100000 for librdkafka's default prefetch instead of dagbridge's.
+let extraProperties: [(String, String)] = (ProcessInfo.processInfo.environment["BENCH_PROPS"] ?? "").split(separator: ",").compactMap { p in
+    let kv = p.split(separator: "=", maxSplits: 1)
+    return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+}
 // 16 partitions: the mock cluster keeps at most ~5 MB per partition and drops older messages beyond that.
 let partitions: Int32 = 16
 
@@ -77,6 +83,7 @@ func run(name: String, status: String, count: Int, highWater: Int = Int(Int32.ma
     let sink = KafkaIngress(rules: holder, store: journal, metrics: BridgeMetrics(), logger: logger)
     var config = KafkaSourceConfig(name: "orders", brokers: [cluster.bootstrap], topics: ["orders"], groupID: "bench")
     config.properties = [("session.timeout.ms", Secret("6000")), ("log_level", Secret("3")), ("fetch.message.max.bytes", Secret("4194304"))]
+    for p in extraProperties { config.properties.append((p.0, Secret(p.1))) }
     let lag = LagObserver()
     let consumer = KafkaConsumer(config: config, sink: sink, observer: lag, logger: logger)
     let task = Task { try await consumer.run() }

@@ -23,14 +23,42 @@ public struct Event: Sendable {
             self.timestamp = timestamp
         }
 
-        var json: JSONValue {
-            var o = JSONObject()
-            o["topic"] = .string(topic)
-            o["partition"] = .int(Int64(partition))
-            o["offset"] = .int(offset)
-            o["key"] = key.map(JSONValue.string) ?? .null
-            o["timestamp"] = timestamp.map(JSONValue.int) ?? .null
-            return .object(o)
+        /// The envelope's `kafka` member.
+        public var json: JSONValue {
+            .object(
+                JSONObject(
+                    uniqueKeys: ["topic", "partition", "offset", "key", "timestamp"],
+                    values: [.string(topic), .int(Int64(partition)), .int(offset), key.map(JSONValue.string) ?? .null, timestamp.map(JSONValue.int) ?? .null]))
+        }
+    }
+
+    /// Top-level members of the envelope, for building only those a reader needs.
+    public struct EnvelopeFields: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let id = EnvelopeFields(rawValue: 1 << 0)
+        public static let source = EnvelopeFields(rawValue: 1 << 1)
+        public static let receivedAt = EnvelopeFields(rawValue: 1 << 2)
+        public static let headers = EnvelopeFields(rawValue: 1 << 3)
+        public static let body = EnvelopeFields(rawValue: 1 << 4)
+        public static let kafka = EnvelopeFields(rawValue: 1 << 5)
+        public static let cloudEvent = EnvelopeFields(rawValue: 1 << 6)
+
+        /// The members named by envelope keys (`received_at`, `cloudevent`, …); other names are ignored.
+        public init(keys: some Sequence<String>) {
+            self = []
+            for k in keys {
+                switch k {
+                case "id": insert(.id)
+                case "source": insert(.source)
+                case "received_at": insert(.receivedAt)
+                case "headers": insert(.headers)
+                case "body": insert(.body)
+                case "kafka": insert(.kafka)
+                case "cloudevent": insert(.cloudEvent)
+                default: break
+                }
+            }
         }
     }
 
@@ -92,16 +120,38 @@ public struct Event: Sendable {
     }
 
     private func buildEnvelope() -> JSONValue {
+        .object(
+            Event.envelope(
+                id: id, source: source, receivedAt: ISO8601.format(receivedAt), headers: headers, body: body, kafka: kafka,
+                cloudEvent: cloudEvent))
+    }
+
+    /// The envelope an event with these fields has (``envelope``), without building the event.
+    ///
+    /// With `body` `nil` it is the envelope base that `PatternIndex.matches(rawBody:envelopeBase:)`
+    /// completes with a raw body, so a consumer can match a message before deciding to build its event.
+    /// - Parameters:
+    ///   - receivedAt: already formatted (``ISO8601/format(_:)``), so a batch formats its clock once.
+    ///   - headers: names already lower-cased.
+    public static func envelope(
+        id: String, source: String, receivedAt: String, headers: [String: String], body: JSONValue?, kafka: KafkaMetadata?,
+        cloudEvent: JSONObject? = nil
+    ) -> JSONObject {
         var o = JSONObject()
         o["id"] = .string(id)
         o["source"] = .string(source)
-        o["received_at"] = .string(ISO8601.format(receivedAt))
-        var h = JSONObject()
-        for k in headers.keys.sorted() { h[k] = .string(headers[k]!) }
-        o["headers"] = .object(h)
-        o["body"] = body
+        o["received_at"] = .string(receivedAt)
+        o["headers"] = headersMember(headers)
+        if let body { o["body"] = body }
         if let kafka { o["kafka"] = kafka.json }
         if let cloudEvent { o["cloudevent"] = .object(cloudEvent) }
-        return .object(o)
+        return o
+    }
+
+    /// The envelope's `headers` member (names already lower-cased), in name order.
+    public static func headersMember(_ headers: [String: String]) -> JSONValue {
+        var h = JSONObject()
+        for k in headers.keys.sorted() { h[k] = .string(headers[k]!) }
+        return .object(h)
     }
 }

@@ -32,6 +32,9 @@ public struct JSONKeyFilter: Sendable {
         nodes = JSONKeyFilterNodes(children)
     }
 
+    /// The names the filter keeps at its root, in the order first given.
+    public var keys: [String] { Array(nodes.names[nodes.childStart[nodes.root]..<nodes.childStart[nodes.root + 1]]) }
+
     /// The sub-filter below `key` of the root: what to keep of the value at `key`.
     public func child(_ key: String) -> JSONKeyFilter {
         JSONKeyFilter(nodes: nodes, root: nodes.child(of: nodes.root, named: key))

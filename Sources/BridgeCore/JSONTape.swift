@@ -73,16 +73,34 @@ public struct JSONTape: Sendable {
 
     /// Rebuilds this tape in place (keeping its storage) as ``init(envelopeBase:rawBody:)`` would build it.
     /// On error the tape is left empty.
-    public mutating func reset(envelopeBase: JSONObject, rawBody: some Collection<UInt8>) throws(JSONParseError) {
+    /// - Parameter filter: when given, only the members it names are put on the tape (as
+    ///   ``JSONParser/parse(_:keeping:)`` keeps them); the rest of the body is still checked.
+    public mutating func reset(envelopeBase: JSONObject, rawBody: some Collection<UInt8>, keeping filter: JSONKeyFilter? = nil) throws(JSONParseError) {
         entries.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         hasAmbiguousNames = false
         let root = open(.object, parent: -1, key: nil)
-        for (k, v) in envelopeBase.members where k != "body" { append(v, parent: root, key: k) }
+        let f = filter?.nodes
+        for (k, v) in envelopeBase.members where k != "body" {
+            if let f {
+                if let child = f.child(of: f.root, named: k) { append(v, parent: root, key: k, filter: f, node: child) }
+            } else {
+                append(v, parent: root, key: k)
+            }
+        }
         let keyStart = bytes.count
         bytes.append(contentsOf: "body".utf8)
         do throws(JSONParseError) {
-            try appendRaw(rawBody, parent: root, key: (keyStart, 4))
+            if let f {
+                if let child = f.child(of: f.root, named: "body") {
+                    try appendRaw(rawBody, parent: root, key: (keyStart, 4), filter: (f, child))
+                } else {
+                    bytes.removeLast(4)
+                    try appendRaw(rawBody, parent: root, key: nil, filter: (f, nil))
+                }
+            } else {
+                try appendRaw(rawBody, parent: root, key: (keyStart, 4))
+            }
         } catch {
             entries.removeAll(keepingCapacity: true)
             bytes.removeAll(keepingCapacity: true)
@@ -140,19 +158,47 @@ public struct JSONTape: Sendable {
                              size: UInt32(truncatingIfNeeded: size), payload: payload))
     }
 
+    /// Sets ``hasAmbiguousNames`` when two of `keys` are equal as `String`s but differ in bytes.
+    private mutating func noteAmbiguousNames(_ keys: [String]) {
+        guard !hasAmbiguousNames, keys.contains(where: { $0.utf8.contains { $0 >= 0x80 } }) else { return }
+        for i in keys.indices {
+            for j in keys.indices where j > i && keys[i] == keys[j] && !keys[i].utf8.elementsEqual(keys[j].utf8) {
+                hasAmbiguousNames = true
+            }
+        }
+    }
+
+    /// Like ``append(_:parent:key:)``, keeping in objects only the members `filter` names below `node`.
+    mutating func append(_ value: JSONValue, parent: Int, key: String?, filter f: JSONKeyFilterNodes, node: Int) {
+        switch value {
+        case .object(let o):
+            let me = open(.object, parent: parent, key: key.map { appendKey($0) })
+            noteAmbiguousNames(o.keys)
+            for (k, v) in o.members {
+                if let child = f.child(of: node, named: k) { append(v, parent: me, key: k, filter: f, node: child) }
+            }
+            close(me)
+        case .array(let items):
+            let me = open(.array, parent: parent, key: key.map { appendKey($0) })
+            for item in items {
+                switch item {
+                case .object, .array: entries[me].holdsContainers = true
+                default: break
+                }
+                append(item, parent: me, key: nil, filter: f, node: node)
+            }
+            close(me)
+        default:
+            append(value, parent: parent, key: key)
+        }
+    }
+
     mutating func append(_ value: JSONValue, parent: Int, key: String?) {
         let k = key.map { appendKey($0) }
         switch value {
         case .object(let o):
             let me = open(.object, parent: parent, key: k)
-            if !hasAmbiguousNames, o.keys.contains(where: { $0.utf8.contains { $0 >= 0x80 } }) {
-                let keys = o.keys
-                for i in keys.indices {
-                    for j in keys.indices where j > i && keys[i] == keys[j] && !keys[i].utf8.elementsEqual(keys[j].utf8) {
-                        hasAmbiguousNames = true
-                    }
-                }
-            }
+            noteAmbiguousNames(o.keys)
             o.keys.withUnsafeBufferPointer { keys in
                 o.values.withUnsafeBufferPointer { values in
                     for i in keys.indices { append(values[i], parent: me, key: keys[i]) }
@@ -182,25 +228,35 @@ public struct JSONTape: Sendable {
         }
     }
 
-    mutating func appendRaw(_ bytes: some Collection<UInt8>, parent: Int, key: (start: Int, length: Int)?) throws(JSONParseError) {
+    /// Appends a raw JSON value. With `filter`, objects keep only the members named below its node;
+    /// a `nil` node keeps nothing (the value is only checked, and no entry is added).
+    mutating func appendRaw(
+        _ bytes: some Collection<UInt8>, parent: Int, key: (start: Int, length: Int)?, filter: (JSONKeyFilterNodes, Int?)? = nil
+    ) throws(JSONParseError) {
         let result: Result<Void, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buf in
-            Result { () throws(JSONParseError) in try appendRaw(buffer: UnsafeRawBufferPointer(buf), parent: parent, key: key) }
+            Result { () throws(JSONParseError) in try appendRaw(buffer: UnsafeRawBufferPointer(buf), parent: parent, key: key, filter: filter) }
         }
         if let result { return try result.get() }
         let array = Array(bytes)
         try array.withUnsafeBytes { buf in
-            Result { () throws(JSONParseError) in try appendRaw(buffer: buf, parent: parent, key: key) }
+            Result { () throws(JSONParseError) in try appendRaw(buffer: buf, parent: parent, key: key, filter: filter) }
         }.get()
     }
 
-    mutating func appendRaw(buffer buf: UnsafeRawBufferPointer, parent: Int, key: (start: Int, length: Int)?) throws(JSONParseError) {
+    mutating func appendRaw(
+        buffer buf: UnsafeRawBufferPointer, parent: Int, key: (start: Int, length: Int)?, filter: (JSONKeyFilterNodes, Int?)? = nil
+    ) throws(JSONParseError) {
         var p = Parser(buf: buf)
         p.skipWhitespace()
         var dup = TapeDuplicates(members: [])
         swap(&dup.members, &names)
         dup.members.removeAll(keepingCapacity: true)
         defer { swap(&dup.members, &names) }
-        try p.tapeValue(depth: 0, into: &self, parent: parent, key: key, duplicates: &dup)
+        switch filter {
+        case nil: try p.tapeValue(depth: 0, into: &self, parent: parent, key: key, duplicates: &dup)
+        case (let f, let node?)?: try p.tapeValue(depth: 0, into: &self, parent: parent, key: key, duplicates: &dup, filter: f, node: node)
+        case (_, nil)?: try p.skipValue(depth: 0)
+        }
         p.skipWhitespace()
         if p.pos != buf.count { throw p.error("unexpected content after the JSON value") }
     }
@@ -278,8 +334,10 @@ struct TapeDuplicates {
 
 extension Parser {
     /// Reads one value into `tape`, checking it exactly as ``parseValue(depth:)`` does.
+    /// Reads a value onto the tape. With `filter`, objects keep only the members named below `node`
+    /// (arrays are looked through); the others are checked and skipped.
     mutating func tapeValue(depth: Int, into tape: inout JSONTape, parent: Int, key: (start: Int, length: Int)?,
-                            duplicates: inout TapeDuplicates) throws(JSONParseError) {
+                            duplicates: inout TapeDuplicates, filter: JSONKeyFilterNodes? = nil, node: Int = 0) throws(JSONParseError) {
         guard pos < buf.count else { throw error("unexpected end of input, expected a value") }
         switch buf[pos] {
         case UInt8(ascii: "{"):
@@ -300,8 +358,22 @@ extension Parser {
                 guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
                 let k = try tapeString(into: &tape)
                 try expectColon()
+                var child = 0
+                if let filter {
+                    guard let kept = Self.keptMember(k, of: node, filter, tape) else {
+                        tape.bytes.removeLast(tape.bytes.count - k.start)
+                        try skipValue(depth: depth + 1)
+                        if try endOfObject() {
+                            duplicates.members.removeLast(duplicates.members.count - base)
+                            tape.close(me)
+                            return
+                        }
+                        continue
+                    }
+                    child = kept
+                }
                 let position = tape.entries.count
-                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates)
+                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates, filter: filter, node: child)
                 var ambiguous = false
                 let earlier = tape.bytes.withUnsafeBufferPointer { b in
                     Self.duplicate(k, of: base, b, &duplicates, &byName, position: position, ambiguous: &ambiguous)
@@ -329,7 +401,7 @@ extension Parser {
                 if pos < buf.count, buf[pos] == UInt8(ascii: "{") || buf[pos] == UInt8(ascii: "[") {
                     tape.entries[me].holdsContainers = true
                 }
-                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: nil, duplicates: &duplicates)
+                try tapeValue(depth: depth + 1, into: &tape, parent: me, key: nil, duplicates: &duplicates, filter: filter, node: node)
                 if try endOfArray() {
                     tape.close(me)
                     return
@@ -355,6 +427,17 @@ extension Parser {
             }
         default:
             throw error("unexpected character '\(Self.printable(buf[pos]))', expected a value")
+        }
+    }
+
+    /// The filter node of the member whose (decoded) name is on the tape at `key`, if the filter keeps it.
+    /// A non-ASCII name is also compared as a `String` (canonical equivalence), as the matcher compares names.
+    static func keptMember(_ key: (start: Int, length: Int), of node: Int, _ f: JSONKeyFilterNodes, _ tape: JSONTape) -> Int? {
+        tape.bytes.withUnsafeBytes { all in
+            let name = UnsafeRawBufferPointer(rebasing: all[key.start..<key.start + key.length])
+            if let child = f.child(of: node, bytes: name) { return child }
+            guard name.contains(where: { $0 >= 0x80 }) || f.hasNonASCIINames else { return nil }
+            return f.child(of: node, named: String(decoding: name, as: UTF8.self))
         }
     }
 

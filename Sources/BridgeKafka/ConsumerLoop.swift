@@ -71,14 +71,19 @@ final class ConsumerLoop: @unchecked Sendable {
         while !stopping {
             updatePause()
             let failing = retryAt != nil
-            poll(first: batch.isEmpty || failing ? 100 : 0, max: failing ? 0 : config.batchSize - batch.count)
-            if !batch.isEmpty, retryAt.map({ ContinuousClock.now >= $0 }) ?? true {
-                if process() {
-                    batch.removeAll(keepingCapacity: true)
-                    retryAt = nil
-                } else {
-                    retryAt = ContinuousClock.now + .seconds(1)
-                }
+            let before = batch.count
+            poll(first: (batch.isEmpty && pending.isEmpty) || failing ? 100 : 0, max: failing ? 0 : config.batchSize - batch.count)
+            // Up to two batches are with the sink while the next is read and screened, so one batch's
+            // rules and journal write overlap the other's. They complete in order: a batch's offsets
+            // are stored only once it and every earlier batch are durable. Wait for the oldest when
+            // both slots are taken, or when there is nothing more to read.
+            while let p = pending.first, p.isDone || (pending.count >= Self.inFlightBatches && batch.count >= config.batchSize)
+                || (batch.count == before && (batch.isEmpty || pending.count >= Self.inFlightBatches))
+            {
+                if complete(p) { retryAt = nil } else { break }
+            }
+            if pending.count < Self.inFlightBatches, !batch.isEmpty, retryAt.map({ ContinuousClock.now >= $0 }) ?? true {
+                submit()
             }
             let now = ContinuousClock.now
             if uncommitted, now - lastCommit >= .milliseconds(Int64(config.commitInterval * 1000)) {
@@ -91,7 +96,7 @@ final class ConsumerLoop: @unchecked Sendable {
         }
         // Shutdown: finish what was read (if the sink works), commit synchronously, leave the group
         // (which revokes, and the revoke callback commits once more).
-        if !batch.isEmpty, retryAt == nil, process() { batch.removeAll() }
+        if !pending.isEmpty || (!batch.isEmpty && retryAt == nil) { _ = process() }
         commit(sync: true)
         let err = rd_kafka_consumer_close(rk)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { logger.warning("consumer close: \(String(cString: rd_kafka_err2str(err)))") }
@@ -107,6 +112,11 @@ final class ConsumerLoop: @unchecked Sendable {
         var timeout = first
         var taken = 0
         var counts: [String: Int] = [:]
+        // Messages the sink can make nothing of are screened out here, on the C message: their values
+        // are never copied, parsed or built into events (most of the cost of a message).
+        let screener = owner.sink.screener()
+        let fields = screener?.fields ?? []
+        let stamp = ISO8601.format(Date())
         repeat {
             guard let m = rd_kafka_consumer_poll(rk, timeout) else { break }
             timeout = 0
@@ -117,7 +127,17 @@ final class ConsumerLoop: @unchecked Sendable {
                 logger.warning("consume error: \(String(cString: rd_kafka_err2str(err)))")
                 continue
             }
-            let msg = KafkaMessage(m)
+            var msg = KafkaMessage(m, copyValue: screener == nil)
+            if let screener {
+                let raw = KafkaMessage.payload(m) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+                if let base = msg.envelopeBase(config: config, receivedAt: stamp, fields: fields),
+                    !screener.mayProduce(rawBody: raw, envelopeBase: base, source: config.name)
+                {
+                    msg.screenedOut = true
+                } else {
+                    msg.value = Array(raw)
+                }
+            }
             counts[msg.topic, default: 0] += 1
             batch.append(msg)
             taken += 1
@@ -128,42 +148,120 @@ final class ConsumerLoop: @unchecked Sendable {
         }
     }
 
-    /// Hands the batch to the sink; on success stores every partition's next offset.
-    private func process() -> Bool {
+    /// A batch handed to the sink whose write has not been waited for.
+    private final class Pending: Sendable {
+        let messages: [KafkaMessage]
+        let positions: [Int]
+        let built: Int
+        private let done = DispatchSemaphore(value: 0)
+        private let result = Mutex<Result<[(index: Int, reason: String)], any Error>?>(nil)
+
+        init(messages: [KafkaMessage], records: [KafkaRecord], positions: [Int], sink: any KafkaEventSink) {
+            self.messages = messages
+            self.positions = positions
+            built = records.count
+            if records.isEmpty {
+                result.withLock { $0 = .success([]) }
+                done.signal()
+                return
+            }
+            Task { [self] in
+                let r: Result<[(index: Int, reason: String)], any Error>
+                do { r = .success(try await sink.accept(records)) } catch { r = .failure(error) }
+                result.withLock { $0 = r }
+                done.signal()
+            }
+        }
+
+        var isDone: Bool { result.withLock { $0 != nil } }
+
+        func wait() -> Result<[(index: Int, reason: String)], any Error> {
+            done.wait()
+            done.signal()  // later waits return at once
+            return result.withLock { $0! }
+        }
+    }
+
+    /// Batches with the sink, oldest first (at most ``inFlightBatches``).
+    private var pending: [Pending] = []
+    static let inFlightBatches = 2
+
+    /// Builds the events of `batch` (all but the screened-out messages) and hands them to the sink
+    /// without waiting; `batch` starts empty for the next messages.
+    private func submit() {
         let now = Date()
-        let config = self.config
-        let records = batch.map { $0.record(config: config, now: now) }
-        let sink = owner.sink
-        let result = blockingAwait { try await sink.accept(records) }
-        let dead: [(index: Int, reason: String)]
-        switch result {
-        case .success(let d): dead = d
-        case .failure(let error):
-            logger.error("journal write failed; the batch will be retried and no offset is stored", metadata: ["error": "\(error)", "messages": "\(batch.count)"])
+        var records: [KafkaRecord] = []
+        var positions: [Int] = []
+        for (i, m) in batch.enumerated() where !m.screenedOut {
+            records.append(m.record(config: config, now: now))
+            positions.append(i)
+        }
+        pending.append(Pending(messages: batch, records: records, positions: positions, sink: owner.sink))
+        batch = []
+    }
+
+    /// Waits for the oldest pending batch `p`. When it is durable (and its dead letters are on
+    /// `dlq_topic`), stores every partition's next offset. Otherwise waits for the later pending
+    /// batches too and puts all their messages back in front of `batch`, in order, to be retried in a
+    /// second (no offset moves; the journal ignores events it already has), and returns `false`.
+    private func complete(_ p: Pending) -> Bool {
+        pending.removeFirst()
+        func retry() -> Bool {
+            let later = pending
+            pending = []
+            for q in later { _ = q.wait() }
+            batch = p.messages + later.flatMap(\.messages) + batch
+            retryAt = ContinuousClock.now + .seconds(1)
             return false
         }
+        let dead: [(index: Int, reason: String)]
+        switch p.wait() {
+        case .success(let d): dead = d.map { (p.positions[$0.index], $0.reason) }
+        case .failure(let error):
+            logger.error("journal write failed; the batch will be retried and no offset is stored", metadata: ["error": "\(error)", "messages": "\(p.messages.count)"])
+            return retry()
+        }
         if let dlq, !dead.isEmpty {
-            for d in dead { dlq.produce(batch[d.index], reason: d.reason, source: config.name) }
+            for d in dead { dlq.produce(p.messages[d.index], reason: d.reason, source: config.name) }
             guard dlq.flush() else {
                 logger.error("dead-letter topic write failed; the batch will be retried")
-                return false
+                return retry()
             }
         }
         if !dead.isEmpty { owner.state.withLock { $0.deadLetters += dead.count } }
-        storeOffsets()
+        if p.built < p.messages.count { owner.sink.screenedOut(p.messages.count - p.built, source: config.name) }
+        storeOffsets(p.messages)
         return true
     }
 
-    private func storeOffsets() {
-        var next: [String: (topic: String, partition: Int32, offset: Int64)] = [:]
-        for m in batch {
-            let k = "\(m.topic)/\(m.partition)"
-            if let cur = next[k], cur.offset > m.offset + 1 { continue }
-            next[k] = (m.topic, m.partition, m.offset + 1)
+    /// Hands the batch to the sink and waits: on success every partition's next offset is stored.
+    private func process() -> Bool {
+        while let p = pending.first {
+            guard complete(p) else { return false }
+        }
+        if !batch.isEmpty {
+            submit()
+            guard let p = pending.first, complete(p) else { return false }
+        }
+        retryAt = nil
+        return true
+    }
+
+    private struct TopicPartition: Hashable {
+        var topic: String
+        var partition: Int32
+    }
+
+    private func storeOffsets(_ messages: [KafkaMessage]) {
+        var next: [TopicPartition: Int64] = [:]
+        for m in messages {
+            let k = TopicPartition(topic: m.topic, partition: m.partition)
+            if let cur = next[k], cur > m.offset + 1 { continue }
+            next[k] = m.offset + 1
         }
         let list = rd_kafka_topic_partition_list_new(Int32(next.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for v in next.values { rd_kafka_topic_partition_list_add(list, v.topic, v.partition).pointee.offset = v.offset }
+        for (k, offset) in next { rd_kafka_topic_partition_list_add(list, k.topic, k.partition).pointee.offset = offset }
         let err = rd_kafka_offsets_store(rk, list)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             // Partitions revoked meanwhile refuse the store: their new owner re-reads those messages,
@@ -171,7 +269,7 @@ final class ConsumerLoop: @unchecked Sendable {
             logger.debug("offsets not stored for some partitions: \(String(cString: rd_kafka_err2str(err)))")
         }
         uncommitted = true
-        owner.state.withLock { s in for (k, v) in next { s.stored[k] = v.offset } }
+        owner.state.withLock { s in for (k, offset) in next { s.stored["\(k.topic)/\(k.partition)"] = offset } }
     }
 
     private func commit(sync: Bool) {
@@ -250,14 +348,8 @@ final class ConsumerLoop: @unchecked Sendable {
             // so a graceful hand-over re-reads nothing. If the journal refuses, the revoked
             // partitions' messages are dropped from the batch unstored: their new owner reads them.
             let revoked = Set(names)
-            if !batch.isEmpty {
-                if process() {
-                    batch.removeAll(keepingCapacity: true)
-                    retryAt = nil
-                } else {
-                    batch.removeAll { revoked.contains("\($0.topic)/\($0.partition)") }
-                    retryAt = ContinuousClock.now + .seconds(1)
-                }
+            if (!pending.isEmpty || !batch.isEmpty) && !process() {
+                batch.removeAll { revoked.contains("\($0.topic)/\($0.partition)") }
             }
             commit(sync: true)
             if cooperative {
@@ -287,20 +379,6 @@ final class ConsumerLoop: @unchecked Sendable {
             $0.assigned = assigned
             $0.rebalances += 1
         }
-    }
-
-    /// Runs an async call from this (non-cooperative) thread and waits for it.
-    private func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
-        let done = DispatchSemaphore(value: 0)
-        let box = Mutex<Result<T, any Error>?>(nil)
-        Task {
-            let r: Result<T, any Error>
-            do { r = .success(try await body()) } catch { r = .failure(error) }
-            box.withLock { $0 = r }
-            done.signal()
-        }
-        done.wait()
-        return box.withLock { $0! }
     }
 }
 

@@ -11,15 +11,17 @@ struct KafkaMessage: Sendable {
     var value: [UInt8]
     var timestamp: Int64?
     var headers: [(String, [UInt8])]
+    /// Screened out (``KafkaScreener``): only its coordinates count; `value` was not copied.
+    var screenedOut = false
 
-    /// Copies a consumed message; `nil` for an error event (logged by the caller).
-    init(_ m: UnsafeMutablePointer<rd_kafka_message_t>) {
+    /// Copies a consumed message (its value only when `copyValue`; see ``copyValue(_:)``).
+    init(_ m: UnsafeMutablePointer<rd_kafka_message_t>, copyValue: Bool = true) {
         let msg = m.pointee
         topic = String(cString: rd_kafka_topic_name(msg.rkt))
         partition = msg.partition
         offset = msg.offset
         key = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
-        value = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
+        value = copyValue ? Self.payload(m).map(Array.init) ?? [] : []
         let ts = crdkafka_message_timestamp(m)
         timestamp = ts >= 0 ? ts : nil
         headers = []
@@ -38,6 +40,11 @@ struct KafkaMessage: Sendable {
         }
     }
 
+    /// The value of a C message, in place (valid until the message is destroyed).
+    static func payload(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> UnsafeRawBufferPointer? {
+        m.pointee.payload.map { UnsafeRawBufferPointer(start: $0, count: m.pointee.len) }
+    }
+
     init(topic: String, partition: Int32, offset: Int64, key: [UInt8]? = nil, value: [UInt8], timestamp: Int64? = nil, headers: [(String, [UInt8])] = []) {
         self.topic = topic
         self.partition = partition
@@ -48,14 +55,65 @@ struct KafkaMessage: Sendable {
         self.headers = headers
     }
 
-    /// The record the rules see: envelope `kafka` part, headers, body per `format`, event id per `event_id`.
-    func record(config: KafkaSourceConfig, now: Date) -> KafkaRecord {
+    /// Header names lower-cased; repeated headers joined with ", " (as webhook headers are).
+    private func lowerCasedHeaders() -> [String: String] {
         var hdrs: [String: String] = [:]
         for (k, v) in headers {
             let key = k.lowercased()
             let text = String(decoding: v, as: UTF8.self)
             if let existing = hdrs[key] { hdrs[key] = existing + ", " + text } else { hdrs[key] = text }
         }
+        return hdrs
+    }
+
+    /// The event id per `event_id`, from the coordinates or a header; `body` is read for a body path.
+    private func eventID(config: KafkaSourceConfig, headers hdrs: [String: String], body: JSONValue?) -> String {
+        switch config.eventID {
+        case .coordinates: break
+        case .header(let name):
+            if let v = hdrs[name], !v.isEmpty, v.utf8.count <= 512 { return v }
+        case .bodyPath(let path):
+            var v: JSONValue? = body
+            for p in path { v = v?[p] }
+            switch v {
+            case .string(let s)? where !s.isEmpty && s.utf8.count <= 512: return s
+            case .int(let i)?: return String(i)
+            default: break
+            }
+        }
+        return "\(topic)-\(partition)-\(offset)"
+    }
+
+    private var metadata: Event.KafkaMetadata {
+        Event.KafkaMetadata(topic: topic, partition: partition, offset: offset, key: key.map { String(decoding: $0, as: UTF8.self) }, timestamp: timestamp)
+    }
+
+    /// The envelope without its body and with only `fields`, for a first look at the raw value
+    /// (``KafkaScreener``); `nil` when that look needs the parsed body (format other than JSON, or an
+    /// event id from a body path).
+    func envelopeBase(config: KafkaSourceConfig, receivedAt: String, fields: Event.EnvelopeFields) -> JSONObject? {
+        guard config.format == .json else { return nil }
+        if case .bodyPath = config.eventID { return nil }
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        keys.reserveCapacity(5)
+        values.reserveCapacity(5)
+        let hdrs = fields.contains(.headers) || fields.contains(.id) ? lowerCasedHeaders() : [:]
+        func add(_ k: String, _ v: JSONValue) {
+            keys.append(k)
+            values.append(v)
+        }
+        if fields.contains(.id) { add("id", .string(eventID(config: config, headers: hdrs, body: nil))) }
+        if fields.contains(.source) { add("source", .string(config.name)) }
+        if fields.contains(.receivedAt) { add("received_at", .string(receivedAt)) }
+        if fields.contains(.headers) { add("headers", Event.headersMember(hdrs)) }
+        if fields.contains(.kafka) { add("kafka", metadata.json) }
+        return JSONObject(uniqueKeys: keys, values: values)
+    }
+
+    /// The record the rules see: envelope `kafka` part, headers, body per `format`, event id per `event_id`.
+    func record(config: KafkaSourceConfig, now: Date) -> KafkaRecord {
+        let hdrs = lowerCasedHeaders()
         var body: JSONValue
         var poison: String?
         switch config.format {
@@ -71,24 +129,8 @@ struct KafkaMessage: Sendable {
         case .bytesBase64:
             body = .string(Data(value).base64EncodedString())
         }
-        let coordinates = "\(topic)-\(partition)-\(offset)"
-        var id = coordinates
-        switch config.eventID {
-        case .coordinates: break
-        case .header(let name):
-            if let v = hdrs[name], !v.isEmpty, v.utf8.count <= 512 { id = v }
-        case .bodyPath(let path):
-            var v: JSONValue? = body
-            for p in path { v = v?[p] }
-            switch v {
-            case .string(let s)? where !s.isEmpty && s.utf8.count <= 512: id = s
-            case .int(let i)?: id = String(i)
-            default: break
-            }
-        }
-        let meta = Event.KafkaMetadata(
-            topic: topic, partition: partition, offset: offset, key: key.map { String(decoding: $0, as: UTF8.self) }, timestamp: timestamp)
-        let event = Event(id: id, source: config.name, receivedAt: now, headers: hdrs, rawBody: value, body: body, kafka: meta)
+        let id = eventID(config: config, headers: hdrs, body: poison == nil ? body : nil)
+        let event = Event(id: id, source: config.name, receivedAt: now, headers: hdrs, rawBody: value, body: body, kafka: metadata)
         return KafkaRecord(event: event, poison: poison)
     }
 }

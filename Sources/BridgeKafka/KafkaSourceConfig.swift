@@ -222,6 +222,11 @@ extension KafkaSourceConfig {
             try set("enable.auto.offset.store", "false")
             try set("enable.auto.commit", "false")
             try set("auto.offset.reset", startLatest ? "latest" : "earliest")
+            // Prefetch deeper than librdkafka's 100,000 messages (memory stays bounded by
+            // queued.max.messages.kbytes, 64 MiB): with the default the fetcher stops and restarts
+            // while the consumer catches up on a backlog, and the consumer waits a third of the time
+            // (bench-kafka (a): 160k msg/s with the default, 240k with this). `librdkafka:` overrides it.
+            try set("queued.min.messages", "1000000")
         } else {
             try set("enable.idempotence", "true")
         }

@@ -25,7 +25,8 @@ extension PatternIndex {
             // A pooled scratch keeps its tape's storage; not that of an unusually large body.
             if scratch.tape.bytes.capacity > 1 << 20 || scratch.tape.entries.capacity > 1 << 16 { scratch.tape = JSONTape() }
         }
-        try scratch.tape.reset(envelopeBase: envelopeBase, rawBody: rawBody)
+        // Only the members some pattern reads go on the tape (the rest is checked, not recorded).
+        try scratch.tape.reset(envelopeBase: envelopeBase, rawBody: rawBody, keeping: storage.keyFilter)
         storage.match(tape: scratch.tape, scratch, into: &result)
     }
 

@@ -15,6 +15,9 @@ public struct RuleSet: Sendable {
     public let rules: [Rule]
     /// Largest encoded `conf` accepted, in bytes (default 256 KiB).
     public let maxConfBytes: Int
+    /// The envelope members some pattern reads; matching an envelope holding only these gives the
+    /// same result as matching the whole envelope.
+    public let matchedFields: Event.EnvelopeFields
     private let index: PatternIndex
 
     /// Builds a rule set and its index.
@@ -22,6 +25,7 @@ public struct RuleSet: Sendable {
         self.rules = rules
         self.maxConfBytes = maxConfBytes
         self.index = PatternIndex(rules.map(\.pattern))
+        matchedFields = Event.EnvelopeFields(keys: index.keyFilter.keys)
     }
 
     /// A render failure of one matched rule for one event.
@@ -47,6 +51,19 @@ public struct RuleSet: Sendable {
         index.matches(event.envelope, into: &hits)
         if hits.isEmpty { return hits }
         return hits.filter { rules[$0].accepts(source: event.source) }
+    }
+
+    /// Indices of the rules that accept `source` and match an envelope whose body is still raw JSON
+    /// bytes: the same as ``matchingRules(_:)`` on the event with that body parsed, without
+    /// building the body's value tree (the cheap first look a Kafka consumer takes at each message).
+    /// - Parameters:
+    ///   - envelopeBase: the envelope's other members; those outside ``matchedFields`` may be left out.
+    /// - Throws: ``JSONParseError`` when the body is not valid JSON.
+    public func matchingRules(rawBody: some Collection<UInt8>, envelopeBase: JSONObject, source: String) throws(JSONParseError) -> [Int] {
+        var hits: [Int] = []
+        try index.matches(rawBody: rawBody, envelopeBase: envelopeBase, into: &hits)
+        if hits.isEmpty { return hits }
+        return hits.filter { rules[$0].accepts(source: source) }
     }
 
     /// Matches `event` and renders a job for every matched rule.

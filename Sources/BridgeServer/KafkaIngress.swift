@@ -26,6 +26,14 @@ public final class KafkaIngress: KafkaEventSink {
 
     public var isBackpressured: Bool { store.isBackpressured }
 
+    /// Matches raw values against the rules in force (no value tree built): only a message some
+    /// rule matches, or one that is not JSON (poison), becomes an event.
+    public func screener() -> (any KafkaScreener)? { RuleScreener(ruleSet: rules.ruleSet) }
+
+    public func screenedOut(_ count: Int, source: String) {
+        metrics.eventsReceived(source: source, count: count)
+    }
+
     public func accept(_ records: [KafkaRecord]) async throws -> [(index: Int, reason: String)] {
         let ruleSet = rules.ruleSet
         let now = Date()
@@ -55,5 +63,19 @@ public final class KafkaIngress: KafkaEventSink {
             if !w.failures.isEmpty { dead.append((w.index, w.failures.map(\.reason).joined(separator: "; "))) }
         }
         return dead
+    }
+}
+
+/// ``KafkaIngress``'s first look: the raw value matched by one rule set.
+struct RuleScreener: KafkaScreener {
+    let ruleSet: RuleSet
+    var fields: Event.EnvelopeFields { ruleSet.matchedFields }
+
+    func mayProduce(rawBody: UnsafeRawBufferPointer, envelopeBase: JSONObject, source: String) -> Bool {
+        do {
+            return try !ruleSet.matchingRules(rawBody: rawBody, envelopeBase: envelopeBase, source: source).isEmpty
+        } catch {
+            return true
+        }
     }
 }

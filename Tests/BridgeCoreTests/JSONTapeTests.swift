@@ -57,6 +57,39 @@ import Testing
         #expect(reused.count == 0)
         #expect(tape.value() == .object(expected))
     }
+
+    /// With a key filter the tape holds what ``JSONParser/parse(_:keeping:)`` keeps, and still rejects
+    /// every invalid body, also in members it does not keep.
+    @Test(arguments: documents)
+    func filteredEnvelopeKeepsWhatTheFilteredParserKeeps(text: String) throws {
+        let base = try #require(JSONParser.parse(#"{"id":"1","source":"s","kafka":{"topic":"t","offset":4},"headers":{"a":"b"}}"#).objectValue)
+        let filters: [[[String]]] = [
+            [["body", "a", "b"], ["body", "k3"], ["kafka", "topic"]],
+            [["body", "c"], ["body", "\u{212A}"], ["id"]],
+            [["body", "d", "e"], ["body", "f"]],
+            [["id"]],  // no body member at all: the body is only checked
+            [],
+        ]
+        for paths in filters {
+            let filter = JSONKeyFilter(paths: paths)
+            var envelope = base
+            envelope["body"] = try JSONParser.parse(text)
+            let expected = try JSONParser.parse(JSONWriter.bytes(.object(envelope)), keeping: filter)
+            var tape = JSONTape()
+            try tape.reset(envelopeBase: base, rawBody: Array(text.utf8), keeping: filter)
+            func same(_ a: JSONValue, _ b: JSONValue) -> Bool { a == b || JSONWriter.bytes(a) == JSONWriter.bytes(b) }
+            #expect(same(tape.value(), expected), "\(paths) on \(text): \(tape.value()) vs \(expected)")
+        }
+    }
+
+    @Test(arguments: JSONParserTestsShared.invalidDocuments)
+    func filteredTapeRejectsWhatTheParserRejects(text: String) {
+        for filter in [JSONKeyFilter(paths: [["body", "keep"]]), JSONKeyFilter(paths: [["id"]])] {
+            var tape = JSONTape()
+            #expect(throws: JSONParseError.self, "\(text)") { try tape.reset(envelopeBase: JSONObject(), rawBody: Array(text.utf8), keeping: filter) }
+            #expect(tape.count == 0)
+        }
+    }
 }
 
 /// The parser's invalid documents, shared with the tape tests.

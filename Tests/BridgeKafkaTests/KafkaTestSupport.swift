@@ -57,8 +57,9 @@ enum KafkaTest {
         return c
     }
 
-    /// Polls `condition` until it holds or `timeout` passes.
-    static func eventually(_ timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+    /// Polls `condition` until it holds or `timeout` passes (generous: under a full parallel test run the
+    /// consumer task may wait seconds for a cooperative-pool thread before it even joins the group).
+    static func eventually(_ timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition() { return true }
