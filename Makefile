@@ -37,6 +37,8 @@ bench: setup
 	$(SWIFT) run -c release bench-rules
 	$(SWIFT) run -c release bench-store
 	$(SWIFT) run -c release bench-http
+	$(SWIFT) run -c release bench-kafka
+	BENCH_KAFKA_BIN=.build/release/bench-kafka scripts/bench-kafka-tansu.sh
 	scripts/bench-webhook.sh
 
 clean:

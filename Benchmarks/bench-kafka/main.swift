@@ -10,6 +10,10 @@
 //     the offset is stored.
 // (c) slow target: no dispatcher drains the journal (high water 20,000): the consumer pauses its
 //     partitions at high water, keeps polling (group membership kept), and the lag grows.
+//
+// BENCH_BROKERS=host:port runs the same cases against a real broker instead (topics orders-0,
+// orders-a, orders-b, orders-c with 16 partitions must exist): scripts/bench-kafka-tansu.sh does that
+// with a local Tansu broker and librdkafka 2.16.
 @_spi(Testing) import BridgeKafka
 import BridgeCore
 import BridgeRules
@@ -30,12 +34,23 @@ let extraProperties: [(String, String)] = (ProcessInfo.processInfo.environment["
 // 16 partitions: the mock cluster keeps at most ~5 MB per partition and drops older messages beyond that.
 let partitions: Int32 = 16
 
+let externalBrokers = ProcessInfo.processInfo.environment["BENCH_BROKERS"]
+
+/// A topic holding the case's messages: a fresh mock cluster's `orders`, or `orders-<case>` on the
+/// external broker. The cluster (if any) must live as long as the consumer.
+func makeTopic(_ name: String) -> (bootstrap: String, topic: String, cluster: KafkaMockCluster?) {
+    if let externalBrokers { return (externalBrokers, "orders-\(name)", nil) }
+    let cluster = KafkaMockCluster()
+    cluster.createTopic("orders", partitions: partitions)
+    return (cluster.bootstrap, "orders", cluster)
+}
+
 let rulesText = """
     rules:
       - name: orders-paid
         match:
           kafka:
-            topic: [orders]
+            topic: [{ prefix: orders }]
           body:
             status: [{ equals-ignore-case: paid }]
             total: [{ numeric: [">=", 100] }]
@@ -67,10 +82,10 @@ final class LagObserver: KafkaConsumerObserver {
 func run(name: String, status: String, count: Int, highWater: Int = Int(Int32.max), until: @escaping (KafkaConsumer, Journal) -> Bool) async throws
     -> (seconds: Double, status: KafkaConsumer.Status, jobs: Int, lag: Int64)
 {
-    let cluster = KafkaMockCluster()
-    cluster.createTopic("orders", partitions: partitions)
-    let producer = try KafkaTestProducer(brokers: cluster.bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"])
-    for i in 0..<count { try producer.send(topic: "orders", partition: Int32(i) % partitions, message(i, status: status)) }
+    let (bootstrap, topic, cluster) = makeTopic(name)
+    defer { withExtendedLifetime(cluster) {} }
+    let producer = try KafkaTestProducer(brokers: bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"])
+    for i in 0..<count { try producer.send(topic: topic, partition: Int32(i) % partitions, message(i, status: status)) }
     try producer.flush()
     let dir = NSTemporaryDirectory() + "bench-kafka-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -81,7 +96,7 @@ func run(name: String, status: String, count: Int, highWater: Int = Int(Int32.ma
     let loaded = RuleSetLoader.load(sources: [(rulesText, "bench.yaml")])
     let holder = RuleSetHolder(loaded.ruleSet!)
     let sink = KafkaIngress(rules: holder, store: journal, metrics: BridgeMetrics(), logger: logger)
-    var config = KafkaSourceConfig(name: "orders", brokers: [cluster.bootstrap], topics: ["orders"], groupID: "bench")
+    var config = KafkaSourceConfig(name: "orders", brokers: [bootstrap], topics: [topic], groupID: "bench-\(name)")
     config.properties = [("session.timeout.ms", Secret("6000")), ("log_level", Secret("3")), ("fetch.message.max.bytes", Secret("4194304"))]
     for p in extraProperties { config.properties.append((p.0, Secret(p.1))) }
     let lag = LagObserver()
@@ -103,14 +118,14 @@ func run(name: String, status: String, count: Int, highWater: Int = Int(Int32.ma
 
 func storedSum(_ c: KafkaConsumer) -> Int64 { c.status.stored.values.reduce(0, +) }
 
-print("bench-kafka: \(total) messages (~200 B JSON) over \(partitions) partitions, mock cluster, librdkafka \(KafkaVersion.string)")
+print("bench-kafka: \(total) messages (~200 B JSON) over \(partitions) partitions, \(externalBrokers.map { "broker \($0)" } ?? "mock cluster"), librdkafka \(KafkaVersion.string)")
 if cases.contains("0") {
-    let cluster = KafkaMockCluster()
-    cluster.createTopic("orders", partitions: partitions)
-    let producer = try KafkaTestProducer(brokers: cluster.bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"])
-    for i in 0..<total { try producer.send(topic: "orders", partition: Int32(i) % partitions, message(i, status: "pending")) }
+    let (bootstrap, topic, cluster) = makeTopic("0")
+    let producer = try KafkaTestProducer(brokers: bootstrap, properties: ["linger.ms": "20", "batch.num.messages": "10000"])
+    for i in 0..<total { try producer.send(topic: topic, partition: Int32(i) % partitions, message(i, status: "pending")) }
     try producer.flush()
-    let base = KafkaTestInspector.drain(brokers: cluster.bootstrap, topic: "orders", partitions: partitions, count: total)
+    let base = KafkaTestInspector.drain(brokers: bootstrap, topic: topic, partitions: partitions, count: total)
+    withExtendedLifetime(cluster) {}
     print(String(format: "(0) bare librdkafka fetch:  %8.0f msg/s  (%d messages in %.2f s; the ceiling for (a) and (b))", Double(base.messages) / base.seconds, base.messages, base.seconds))
 }
 if cases.contains("a") {
