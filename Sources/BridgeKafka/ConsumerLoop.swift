@@ -58,6 +58,7 @@ final class ConsumerLoop: @unchecked Sendable {
             }
         }
         logger.info("kafka consumer started", metadata: ["topics": "\(config.topics.joined(separator: ","))", "group": "\(config.groupID)"])
+        owner.observer.paused(source: config.name, partitions: 0)  // the gauge exists (at 0) before any pause
     }
 
     deinit {

@@ -89,7 +89,7 @@ struct KafkaIngressTests {
         var config = KafkaSourceConfig(name: "orders", brokers: [cluster.bootstrap], topics: ["orders"], groupID: "g")
         config.eventID = .header("x-id")
         config.batchSize = 500  // many batches, so two are often in flight
-        let consumer = KafkaConsumer(config: config, sink: sink, logger: Logger(label: "test"))
+        let consumer = KafkaConsumer(config: config, sink: sink, observer: metrics, logger: Logger(label: "test"))
         let task = Task { try await consumer.run() }
         let ends = ["orders/0": 3000, "orders/1": 3000, "orders/2": 3000, "orders/3": 3000] as [String: Int64]
         #expect(await eventually(timeout: 60) { consumer.status.stored == ends }, "\(consumer.status.stored)")
@@ -107,5 +107,7 @@ struct KafkaIngressTests {
         #expect(consumer.status.deadLetters == poison)
         let text = metrics.render()
         #expect(text.contains(#"dagbridge_events_received_total{source="orders"} \#(total)"#), "\(text)")
+        #expect(text.contains(#"dagbridge_kafka_messages_consumed_total{source="orders",topic="orders"} \#(total)"#), "\(text)")
+        #expect(text.contains(#"dagbridge_kafka_paused_partitions{source="orders"} 0"#), "never paused: the gauge is there, at 0")
     }
 }
