@@ -89,11 +89,11 @@ struct KafkaMessage: Sendable {
     }
 
     /// The envelope without its body and with only `fields`, for a first look at the raw value
-    /// (``KafkaScreener``); `nil` when that look needs the parsed body (format other than JSON, or an
-    /// event id from a body path).
+    /// (``KafkaScreener``); `nil` when that look needs the parsed body (format other than JSON, or
+    /// rules that read `id` while the event id comes from a body path).
     func envelopeBase(config: KafkaSourceConfig, receivedAt: String, fields: Event.EnvelopeFields) -> JSONObject? {
         guard config.format == .json else { return nil }
-        if case .bodyPath = config.eventID { return nil }
+        if case .bodyPath = config.eventID, fields.contains(.id) { return nil }
         var keys: [String] = []
         var values: [JSONValue] = []
         keys.reserveCapacity(5)

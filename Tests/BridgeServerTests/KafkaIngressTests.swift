@@ -5,6 +5,7 @@ import BridgeServer
 import BridgeStore
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The Kafka source as the service runs it (consumer + rules + journal) on librdkafka's mock
@@ -85,7 +86,7 @@ struct KafkaIngressTests {
         let loaded = RuleSetLoader.load(sources: [(Self.rules, "rules.yaml")])
         let ruleSet = try #require(loaded.ruleSet, "\(loaded.diagnostics)")
         let metrics = BridgeMetrics()
-        let sink = KafkaIngress(rules: RuleSetHolder(ruleSet), store: journal, metrics: metrics, logger: Logger(label: "test"))
+        let sink = CountingSink(KafkaIngress(rules: RuleSetHolder(ruleSet), store: journal, metrics: metrics, logger: Logger(label: "test")))
         var config = KafkaSourceConfig(name: "orders", brokers: [cluster.bootstrap], topics: ["orders"], groupID: "g")
         config.eventID = .header("x-id")
         config.batchSize = 500  // many batches, so two are often in flight
@@ -105,9 +106,59 @@ struct KafkaIngressTests {
         #expect(dead.count == poison)
         #expect(dead.allSatisfy { $0.job.rule == KafkaIngress.poisonRule })
         #expect(consumer.status.deadLetters == poison)
+        #expect(sink.built == expected.count + poison, "only messages that can match, and poison, were built into events")
         let text = metrics.render()
         #expect(text.contains(#"dagbridge_events_received_total{source="orders"} \#(total)"#), "\(text)")
         #expect(text.contains(#"dagbridge_kafka_messages_consumed_total{source="orders",topic="orders"} \#(total)"#), "\(text)")
         #expect(text.contains(#"dagbridge_kafka_paused_partitions{source="orders"} 0"#), "never paused: the gauge is there, at 0")
+    }
+
+    @Test("an event id from a body path: still screened when no rule reads id; not screened when one does")
+    func bodyPathEventID() async throws {
+        for readsID in [false, true] {
+            let dir = try TempDir()
+            defer { dir.cleanup() }
+            let cluster = KafkaMockCluster()
+            cluster.createTopic("orders", partitions: 2)
+            let producer = try KafkaTestProducer(brokers: cluster.bootstrap)
+            for i in 0..<400 {
+                try producer.send(topic: "orders", partition: Int32(i % 2), #"{"order":{"id":"o-\#(i)"},"status":"\#(i % 4 == 0 ? "paid" : "new")"}"#)
+            }
+            try producer.flush()
+            let rules = """
+                rules:
+                  - name: paid
+                    match: { body: { status: [paid] }\(readsID ? ", id: [{ prefix: \"o-\" }]" : "") }
+                    trigger: { target: prod, dag_id: fulfil }
+                """
+            let ruleSet = try #require(RuleSetLoader.load(sources: [(rules, "r.yaml")]).ruleSet)
+            let journal = try Journal(path: dir.store)
+            let sink = CountingSink(KafkaIngress(rules: RuleSetHolder(ruleSet), store: journal, metrics: BridgeMetrics(), logger: Logger(label: "test")))
+            var config = KafkaSourceConfig(name: "orders", brokers: [cluster.bootstrap], topics: ["orders"], groupID: "g")
+            config.eventID = .bodyPath(["order", "id"])
+            let consumer = KafkaConsumer(config: config, sink: sink, logger: Logger(label: "test"))
+            let task = Task { try await consumer.run() }
+            #expect(await eventually(timeout: 60) { consumer.status.stored == ["orders/0": 200, "orders/1": 200] })
+            consumer.stop()
+            try await task.value
+            let runs = Set(try await journal.jobs(matching: JobFilter(state: .pending)).map(\.job.dagRunId))
+            #expect(runs == Set(stride(from: 0, to: 400, by: 4).map { "paid__o-\($0)" }), "ids from the body either way")
+            #expect(sink.built == (readsID ? 400 : 100), "screened unless a rule reads id")
+        }
+    }
+}
+
+/// Forwards to a sink and counts the records it is handed (the messages built into events).
+final class CountingSink: KafkaEventSink {
+    let inner: any KafkaEventSink
+    private let count = Mutex(0)
+    init(_ inner: any KafkaEventSink) { self.inner = inner }
+    var built: Int { count.withLock { $0 } }
+    var isBackpressured: Bool { inner.isBackpressured }
+    func screener() -> (any KafkaScreener)? { inner.screener() }
+    func screenedOut(_ n: Int, source: String) { inner.screenedOut(n, source: source) }
+    func accept(_ records: [KafkaRecord]) async throws -> [(index: Int, reason: String)] {
+        count.withLock { $0 += records.count }
+        return try await inner.accept(records)
     }
 }
