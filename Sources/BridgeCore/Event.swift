@@ -24,7 +24,7 @@ public struct Event: Sendable {
         }
 
         /// The envelope's `kafka` member.
-        public var json: JSONValue {
+        var json: JSONValue {
             .object(
                 JSONObject(
                     uniqueKeys: ["topic", "partition", "offset", "key", "timestamp"],
@@ -43,6 +43,7 @@ public struct Event: Sendable {
         public static let body = EnvelopeFields(rawValue: 1 << 4)
         public static let kafka = EnvelopeFields(rawValue: 1 << 5)
         public static let cloudEvent = EnvelopeFields(rawValue: 1 << 6)
+        public static let all: EnvelopeFields = [.id, .source, .receivedAt, .headers, .body, .kafka, .cloudEvent]
 
         /// The members named by envelope keys (`received_at`, `cloudevent`, …); other names are ignored.
         public init(keys: some Sequence<String>) {
@@ -122,34 +123,41 @@ public struct Event: Sendable {
     private func buildEnvelope() -> JSONValue {
         .object(
             Event.envelope(
-                id: id, source: source, receivedAt: ISO8601.format(receivedAt), headers: headers, body: body, kafka: kafka,
+                .all, id: id, source: source, receivedAt: ISO8601.format(receivedAt), headers: headers, body: body, kafka: kafka,
                 cloudEvent: cloudEvent))
     }
 
-    /// The envelope an event with these fields has (``envelope``), without building the event.
-    ///
-    /// With `body` `nil` it is the envelope base that `PatternIndex.matches(rawBody:envelopeBase:)`
-    /// completes with a raw body, so a consumer can match a message before deciding to build its event.
+    /// The members `fields` names of the envelope of an event with these fields (``envelope`` is all
+    /// of them), without building the event: a Kafka consumer matches a message's raw value against
+    /// such an envelope base before deciding to build its event. Members outside `fields` are not read.
     /// - Parameters:
     ///   - receivedAt: already formatted (``ISO8601/format(_:)``), so a batch formats its clock once.
     ///   - headers: names already lower-cased.
     public static func envelope(
-        id: String, source: String, receivedAt: String, headers: [String: String], body: JSONValue?, kafka: KafkaMetadata?,
-        cloudEvent: JSONObject? = nil
+        _ fields: EnvelopeFields, id: String, source: String, receivedAt: String, headers: [String: String], body: JSONValue?,
+        kafka: KafkaMetadata?, cloudEvent: JSONObject? = nil
     ) -> JSONObject {
-        var o = JSONObject()
-        o["id"] = .string(id)
-        o["source"] = .string(source)
-        o["received_at"] = .string(receivedAt)
-        o["headers"] = headersMember(headers)
-        if let body { o["body"] = body }
-        if let kafka { o["kafka"] = kafka.json }
-        if let cloudEvent { o["cloudevent"] = .object(cloudEvent) }
-        return o
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        keys.reserveCapacity(7)
+        values.reserveCapacity(7)
+        func add(_ field: EnvelopeFields, _ key: String, _ value: @autoclosure () -> JSONValue) {
+            guard fields.contains(field) else { return }
+            keys.append(key)
+            values.append(value())
+        }
+        add(.id, "id", .string(id))
+        add(.source, "source", .string(source))
+        add(.receivedAt, "received_at", .string(receivedAt))
+        add(.headers, "headers", headersMember(headers))
+        if let body { add(.body, "body", body) }
+        if let kafka { add(.kafka, "kafka", kafka.json) }
+        if let cloudEvent { add(.cloudEvent, "cloudevent", .object(cloudEvent)) }
+        return JSONObject(uniqueKeys: keys, values: values)
     }
 
     /// The envelope's `headers` member (names already lower-cased), in name order.
-    public static func headersMember(_ headers: [String: String]) -> JSONValue {
+    private static func headersMember(_ headers: [String: String]) -> JSONValue {
         var h = JSONObject()
         for k in headers.keys.sorted() { h[k] = .string(headers[k]!) }
         return .object(h)

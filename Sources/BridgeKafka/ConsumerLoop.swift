@@ -117,7 +117,7 @@ final class ConsumerLoop: @unchecked Sendable {
         // are never copied, parsed or built into events (most of the cost of a message).
         let screener = owner.sink.screener()
         let fields = screener?.fields ?? []
-        let stamp = ISO8601.format(Date())
+        let stamp = screener == nil ? "" : ISO8601.format(Date())
         repeat {
             guard let m = rd_kafka_consumer_poll(rk, timeout) else { break }
             timeout = 0
@@ -152,15 +152,14 @@ final class ConsumerLoop: @unchecked Sendable {
     /// A batch handed to the sink whose write has not been waited for.
     private final class Pending: Sendable {
         let messages: [KafkaMessage]
+        /// The positions in `messages` of the records handed to the sink (the rest were screened out).
         let positions: [Int]
-        let built: Int
         private let done = DispatchSemaphore(value: 0)
         private let result = Mutex<Result<[(index: Int, reason: String)], any Error>?>(nil)
 
         init(messages: [KafkaMessage], records: [KafkaRecord], positions: [Int], sink: any KafkaEventSink) {
             self.messages = messages
             self.positions = positions
-            built = records.count
             if records.isEmpty {
                 result.withLock { $0 = .success([]) }
                 done.signal()
@@ -230,7 +229,7 @@ final class ConsumerLoop: @unchecked Sendable {
             }
         }
         if !dead.isEmpty { owner.state.withLock { $0.deadLetters += dead.count } }
-        if p.built < p.messages.count { owner.sink.screenedOut(p.messages.count - p.built, source: config.name) }
+        if p.positions.count < p.messages.count { owner.sink.screenedOut(p.messages.count - p.positions.count, source: config.name) }
         storeOffsets(p.messages)
         return true
     }

@@ -14,7 +14,7 @@ struct KafkaMessage: Sendable {
     /// Screened out (``KafkaScreener``): only its coordinates count; `value` was not copied.
     var screenedOut = false
 
-    /// Copies a consumed message (its value only when `copyValue`; see ``copyValue(_:)``).
+    /// Copies a consumed message (its value only when `copyValue`; otherwise ``payload(_:)`` reads it in place).
     init(_ m: UnsafeMutablePointer<rd_kafka_message_t>, copyValue: Bool = true) {
         let msg = m.pointee
         topic = String(cString: rd_kafka_topic_name(msg.rkt))
@@ -94,21 +94,9 @@ struct KafkaMessage: Sendable {
     func envelopeBase(config: KafkaSourceConfig, receivedAt: String, fields: Event.EnvelopeFields) -> JSONObject? {
         guard config.format == .json else { return nil }
         if case .bodyPath = config.eventID, fields.contains(.id) { return nil }
-        var keys: [String] = []
-        var values: [JSONValue] = []
-        keys.reserveCapacity(5)
-        values.reserveCapacity(5)
         let hdrs = fields.contains(.headers) || fields.contains(.id) ? lowerCasedHeaders() : [:]
-        func add(_ k: String, _ v: JSONValue) {
-            keys.append(k)
-            values.append(v)
-        }
-        if fields.contains(.id) { add("id", .string(eventID(config: config, headers: hdrs, body: nil))) }
-        if fields.contains(.source) { add("source", .string(config.name)) }
-        if fields.contains(.receivedAt) { add("received_at", .string(receivedAt)) }
-        if fields.contains(.headers) { add("headers", Event.headersMember(hdrs)) }
-        if fields.contains(.kafka) { add("kafka", metadata.json) }
-        return JSONObject(uniqueKeys: keys, values: values)
+        let id = fields.contains(.id) ? eventID(config: config, headers: hdrs, body: nil) : ""
+        return Event.envelope(fields, id: id, source: config.name, receivedAt: receivedAt, headers: hdrs, body: nil, kafka: metadata)
     }
 
     /// The record the rules see: envelope `kafka` part, headers, body per `format`, event id per `event_id`.
