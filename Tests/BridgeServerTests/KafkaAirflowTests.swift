@@ -30,14 +30,7 @@ struct KafkaAirflowTests {
             api: v2
             auth: { type: airflow-password, username: admin, password: admin }
             max_in_flight: 1
-        sources:
-          kafka:
-            - name: orders
-              brokers: \(broker)
-              topics: [orders]
-              group_id: dagbridge
-              commit_interval: 500ms
-              librdkafka: { session.timeout.ms: 6000, heartbeat.interval.ms: 500 }
+        \(kafkaSourcesYAML(broker: broker))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

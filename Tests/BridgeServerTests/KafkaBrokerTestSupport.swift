@@ -129,6 +129,17 @@ final class KafkaBroker: Sendable {
 
 /// A `dagbridge serve` child with librdkafka 2.16 first on the library path; its log (appended
 /// across restarts) is `log`. Started and checked through `/healthz` like ``ServeProcess``.
+/// The `sources:` block of the broker tests' `dagbridge.yaml` (last in the file): source `orders` on
+/// topic `orders` of `broker`, group `dagbridge`, commits every 500 ms, a 6 s session.
+/// - Parameters:
+///   - extra: more keys of the source, one per line (`dlq_topic: orders.dlq`).
+///   - librdkafka: more `librdkafka:` properties, written after the session ones (`, max.poll.interval.ms: 7000`).
+func kafkaSourcesYAML(broker: String, extra: [String] = [], librdkafka: String = "") -> String {
+    (["sources:", "  kafka:", "    - name: orders", "      brokers: \(broker)", "      topics: [orders]", "      group_id: dagbridge", "      commit_interval: 500ms"]
+        + extra.map { "      " + $0 }
+        + ["      librdkafka: { session.timeout.ms: 6000, heartbeat.interval.ms: 500\(librdkafka) }"]).joined(separator: "\n")
+}
+
 final class KafkaServe: @unchecked Sendable {  // immutable after init; the process is only signalled and waited for
     let process = Process()
     let port: Int

@@ -31,15 +31,7 @@ struct KafkaBrokerTests {
         store: { path: var/j-\(port).sqlite\(store) }
         targets:
           stub: { url: "\(target)", api: v2\(targetOptions) }
-        sources:
-          kafka:
-            - name: orders
-              brokers: \(broker)
-              topics: [orders]
-              group_id: dagbridge
-              commit_interval: 500ms
-        \(source.map { "      " + $0 }.joined(separator: "\n"))
-              librdkafka: { session.timeout.ms: 6000, heartbeat.interval.ms: 500\(librdkafka) }
+        \(kafkaSourcesYAML(broker: broker, extra: source, librdkafka: librdkafka))
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
