@@ -77,9 +77,11 @@ struct RealTargetTests {
     func crash() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        // 20 ms per call and 16 in flight: at most 800 runs/s, so 5,000 jobs outlast the kill schedule below.
+        // 50 ms per call and 16 in flight: at most 320 runs/s. The kills below are planned within the first
+        // 1,800 jobs, so 5,000 leave 3,200 (10 s) of headroom for a kill that a starved test process
+        // (a full parallel run) delivers late.
         let server = try RecordingTarget(
-            dir: dir.path, options: ["--fail-rate", "0.03", "--reset-rate", "0.02", "--seed", "11", "--delay", "0.02"])
+            dir: dir.path, options: ["--fail-rate", "0.03", "--reset-rate", "0.02", "--seed", "11", "--delay", "0.05"])
         defer { server.stop() }
         let total = 5000
         do {
@@ -119,7 +121,7 @@ struct RealTargetTests {
         var before = 0
         for _ in 0..<6 {
             let p = try launch()
-            let goal = before + Int.random(in: 100...500, using: &rng)
+            let goal = before + Int.random(in: 100...300, using: &rng)
             let watcher = try Journal(path: dir.store)
             _ = try await eventually(timeout: 60) { try await terminalCount(watcher) >= goal }
             kill(p.processIdentifier, SIGKILL)
