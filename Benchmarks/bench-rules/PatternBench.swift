@@ -44,6 +44,8 @@ func runPatternBenchmarks() {
             : only == "warm" ? measure(mixed100, Array(events.prefix(64)))
             : measure(mixed100, events)
         printTable([(only, r)])
+        // For instruction counts (callgrind): every call made, the warm-up pass included.
+        print("calls: \(r.events + min(events.count, 2000))")
         return
     }
     let exact10kRules = PatternBenchData.exactPrefixRules(10_000)

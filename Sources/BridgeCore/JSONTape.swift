@@ -35,9 +35,14 @@ public struct JSONTape: Sendable {
         public var kind: Kind
         /// Arrays: whether some element is an object or an array.
         public var holdsContainers: Bool
+        /// Whether the member name is all ASCII (true when there is no name).
+        public var keyASCII: Bool
         /// Containers: the number of entries below (the subtree is `position + 1 ..< position + 1 + size`).
         /// Strings: text length in bytes.
         public var size: UInt32
+        /// ``JSONTape/keyHash(_:)`` of the member name (0 when there is none), so a reader that looks
+        /// names up in a table of its own does not hash them again for every lookup.
+        public var keyHash: UInt32
         /// Strings: text start in ``JSONTape/bytes``; ints: the value; doubles: the bit pattern; bools: 0 or 1.
         public var payload: UInt64
 
@@ -54,7 +59,7 @@ public struct JSONTape: Sendable {
     /// by name, which a reader of entries must not second-guess (the pattern index then matches `value()`).
     public internal(set) var hasAmbiguousNames = false
     /// Reused storage for the member names of the objects being read from raw bytes.
-    var names: [(Int, Int, Int, Bool)] = []
+    var names: [(Int, Int, Int, Bool, UInt32)] = []
 
     /// An empty tape (no document).
     public init() {}
@@ -135,10 +140,46 @@ public struct JSONTape: Sendable {
 
     // MARK: Building
 
+    /// A hash of a member name's UTF-8 bytes, and whether they are all ASCII; what ``Entry/keyHash``
+    /// and ``Entry/keyASCII`` hold. Reads eight bytes at a time, so it costs a few cycles per name.
+    @inlinable
+    public static func keyHash(_ name: UnsafeRawBufferPointer) -> (hash: UInt32, ascii: Bool) {
+        let n = name.count
+        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
+        var seen: UInt64 = 0
+        var i = 0
+        while i + 8 <= n {
+            let w = name.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            seen |= w
+            h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+            i += 8
+        }
+        if i < n {
+            var w: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                w |= UInt64(name[i]) << shift
+                shift += 8
+                i += 1
+            }
+            seen |= w
+            h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+        }
+        h ^= h >> 32
+        return (UInt32(truncatingIfNeeded: h), seen & 0x8080_8080_8080_8080 == 0)
+    }
+
+    /// The entry fields that describe a member name at `key` in ``bytes``.
+    @inline(__always)
+    private func keyFields(_ key: (start: Int, length: Int)?) -> (start: UInt32, length: Int32, hash: UInt32, ascii: Bool) {
+        guard let key else { return (0, -1, 0, true) }
+        let (hash, ascii) = bytes.withUnsafeBytes { JSONTape.keyHash(UnsafeRawBufferPointer(rebasing: $0[key.start..<key.start + key.length])) }
+        return (UInt32(truncatingIfNeeded: key.start), Int32(truncatingIfNeeded: key.length), hash, ascii)
+    }
+
     /// Appends an entry for a container and returns its position; ``close(_:)`` sets its size.
     mutating func open(_ kind: Kind, parent: Int, key: (start: Int, length: Int)?) -> Int {
-        entries.append(Entry(parent: Int32(truncatingIfNeeded: parent), keyStart: UInt32(truncatingIfNeeded: key?.start ?? 0),
-                             keyLength: Int32(truncatingIfNeeded: key?.length ?? -1), kind: kind, holdsContainers: false, size: 0, payload: 0))
+        scalar(kind, parent: parent, key: key, payload: 0)
         return entries.count - 1
     }
 
@@ -153,9 +194,10 @@ public struct JSONTape: Sendable {
     }
 
     mutating func scalar(_ kind: Kind, parent: Int, key: (start: Int, length: Int)?, size: Int = 0, payload: UInt64) {
-        entries.append(Entry(parent: Int32(truncatingIfNeeded: parent), keyStart: UInt32(truncatingIfNeeded: key?.start ?? 0),
-                             keyLength: Int32(truncatingIfNeeded: key?.length ?? -1), kind: kind, holdsContainers: false,
-                             size: UInt32(truncatingIfNeeded: size), payload: payload))
+        let k = keyFields(key)
+        entries.append(Entry(parent: Int32(truncatingIfNeeded: parent), keyStart: k.start, keyLength: k.length, kind: kind,
+                             holdsContainers: false, keyASCII: k.ascii, size: UInt32(truncatingIfNeeded: size), keyHash: k.hash,
+                             payload: payload))
     }
 
     /// Sets ``hasAmbiguousNames`` when two of `keys` are equal as `String`s but differ in bytes.
@@ -328,8 +370,8 @@ public struct JSONTape: Sendable {
 
 /// Member names of the objects being read from raw bytes, to apply "the last duplicate wins".
 struct TapeDuplicates {
-    /// (key start, key length, entry, whether the key is ASCII) of the members of the open objects, innermost last.
-    var members: [(Int, Int, Int, Bool)] = []
+    /// (key start, key length, entry, whether the key is ASCII, key hash) of the members of the open objects, innermost last.
+    var members: [(Int, Int, Int, Bool, UInt32)] = []
 }
 
 extension Parser {
@@ -375,8 +417,9 @@ extension Parser {
                 let position = tape.entries.count
                 try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates, filter: filter, node: child)
                 var ambiguous = false
+                let entry = tape.entries[position]
                 let earlier = tape.bytes.withUnsafeBufferPointer { b in
-                    Self.duplicate(k, of: base, b, &duplicates, &byName, position: position, ambiguous: &ambiguous)
+                    Self.duplicate(k, ascii: entry.keyASCII, hash: entry.keyHash, of: base, b, &duplicates, &byName, position: position, ambiguous: &ambiguous)
                 }
                 if ambiguous { tape.hasAmbiguousNames = true }
                 if let earlier { tape.remove(earlier) }
@@ -458,22 +501,17 @@ extension Parser {
 
     /// The entry of an earlier member of the same object named like `key` (then forgotten), and records `key`.
     /// Names are compared as ``JSONObject`` compares them (`String` equality).
-    static func duplicate(_ key: (start: Int, length: Int), of base: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ d: inout TapeDuplicates,
-                          _ byName: inout [String: Int]?, position: Int, ambiguous: inout Bool) -> Int? {
+    static func duplicate(_ key: (start: Int, length: Int), ascii keyASCII: Bool, hash: UInt32, of base: Int, _ bytes: UnsafeBufferPointer<UInt8>,
+                          _ d: inout TapeDuplicates, _ byName: inout [String: Int]?, position: Int, ambiguous: inout Bool) -> Int? {
         let n = d.members.count - base
         var found: Int?
         let b = bytes
-        var keyASCII = true
-        for j in key.start..<(key.start + key.length) where b[j] >= 0x80 {
-            keyASCII = false
-            break
-        }
         if n < 16, byName == nil {
             // As the parser's `push`: a duplicate has the same length in bytes and is an equal `String`.
             for i in base..<d.members.count {
-                let (s, l, _, otherASCII) = d.members[i]
+                let (s, l, _, otherASCII, otherHash) = d.members[i]
                 if keyASCII && otherASCII {
-                    if l == key.length, bytesEqual(b.baseAddress! + s, b.baseAddress! + key.start, l) {
+                    if otherHash == hash, l == key.length, JSONTape.bytesEqual(b.baseAddress! + s, b.baseAddress! + key.start, l) {
                         found = i
                         break
                     }
@@ -492,7 +530,7 @@ extension Parser {
             if byName == nil {
                 var m = [String: Int](minimumCapacity: 2 * n)
                 for i in base..<d.members.count {
-                    let (s, l, _, _) = d.members[i]
+                    let (s, l, _, _, _) = d.members[i]
                     m[String(decoding: UnsafeBufferPointer(rebasing: b[s..<(s + l)]), as: UTF8.self)] = i
                 }
                 byName = m
@@ -506,17 +544,35 @@ extension Parser {
             d.members[found].2 = position
             return earlier
         }
-        d.members.append((key.start, key.length, position, keyASCII))
+        d.members.append((key.start, key.length, position, keyASCII, hash))
         return nil
     }
 }
 
-@inline(__always)
-private func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-    var i = 0
-    while i < n {
-        if a[i] != b[i] { return false }
-        i += 1
+extension JSONTape {
+    /// Whether `n` bytes at `a` and `b` are equal, compared eight (or four) at a time: what lookups of
+    /// short names and values in tables use after their hashes agree.
+    @inlinable @inline(__always)
+    public static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        if n >= 8 {
+            var k = 0
+            while k + 8 <= n {
+                if ra.loadUnaligned(fromByteOffset: k, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
+                k += 8
+            }
+            // The last eight bytes, overlapping the words already compared.
+            return k == n || ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
+                && ra.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        var k = 0
+        while k < n {
+            if a[k] != b[k] { return false }
+            k += 1
+        }
+        return true
     }
-    return true
 }

@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// An immutable hash table from byte strings to lists of condition ids.
 ///
 /// Used per field path for exact strings, prefixes and suffixes. Keys are
@@ -84,13 +86,6 @@ struct PatternByteTable: Sendable {
 
     @inline(__always)
     private func equal(_ ks: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ from: Int, _ count: Int) -> Bool {
-        keyBytes.withUnsafeBufferPointer { kb in
-            var i = 0
-            while i < count {
-                if kb[ks + i] != bytes[from + i] { return false }
-                i += 1
-            }
-            return true
-        }
+        count == 0 || keyBytes.withUnsafeBufferPointer { kb in JSONTape.bytesEqual(kb.baseAddress! + ks, bytes.baseAddress! + from, count) }
     }
 }

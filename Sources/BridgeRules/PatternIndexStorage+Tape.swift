@@ -17,7 +17,11 @@ extension PatternIndexStorage {
         var hits = 0
         tape.entries.withUnsafeBufferPointer { entries in
             tape.bytes.withUnsafeBufferPointer { bytes in
-                hits = walk(entries, bytes, s)
+                childSlots.withUnsafeBufferPointer { slots in
+                    childKeyBytes.withUnsafeBufferPointer { names in
+                        hits = walk(entries, bytes, Children(slots: slots, names: names, mask: childSlotMask), s)
+                    }
+                }
             }
         }
         var envelope: JSONValue?
@@ -41,42 +45,44 @@ extension PatternIndexStorage {
 
     /// Marks what the tape's values hit; returns the number of scalar entries on a pattern path
     /// (their positions are in `s.tapeHits`).
-    private func walk(_ entries: UnsafeBufferPointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>, _ s: PatternScratch) -> Int {
+    private func walk(_ entries: UnsafeBufferPointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>, _ children: Children, _ s: PatternScratch) -> Int {
         let node = s.tapeNode, under = s.tapeUnder
+        guard let base = entries.baseAddress else { return 0 }
         var hits = 0
         var i = 0
         let n = entries.count
+        // Fields are read through the pointer one by one: copying whole entries costs more than the walk needs.
         while i < n {
-            let e = entries[i]
-            if e.kind == .removed {
-                i += e.span
+            let e = base + i
+            let kind = e.pointee.kind
+            if kind == .removed {
+                i += e.pointee.span
                 continue
             }
             var nd: Int32
             var u = false
-            if e.parent < 0 {
+            let parent = Int(e.pointee.parent)
+            if parent < 0 {
                 nd = 0
             } else {
-                let parent = Int(e.parent)
                 let pn = Int(node[parent])
-                if e.keyLength < 0 {
+                u = under[parent]
+                if e.pointee.keyLength < 0 {
                     nd = Int32(pn)
-                    u = under[parent]
                     // Elements of an array holding objects: conditions met here may need array consistency.
-                    if !u, entries[parent].holdsContainers, nodeChildStart[pn] != nodeChildStart[pn + 1] { u = true }
+                    if !u, base[parent].holdsContainers, nodeChildStart[pn] != nodeChildStart[pn + 1] { u = true }
                 } else {
-                    nd = child(of: pn, Int(e.keyStart), Int(e.keyLength), bytes)
-                    u = under[parent]
+                    nd = child(of: pn, e, bytes, children)
                 }
             }
             if nd < 0 {
-                i += e.span
+                i += e.pointee.span
                 continue
             }
-            switch e.kind {
+            switch kind {
             case .object:
                 if nodeChildStart[Int(nd)] == nodeChildStart[Int(nd) + 1] {
-                    i += e.span
+                    i += e.pointee.span
                     continue
                 }
                 node[i] = nd
@@ -99,33 +105,31 @@ extension PatternIndexStorage {
         return hits
     }
 
-    /// The trie child of `node` named by the key bytes, or -1.
+    /// ``childSlots`` and the names they point into, held for one walk.
+    struct Children {
+        let slots: UnsafeBufferPointer<ChildSlot>
+        let names: UnsafeBufferPointer<UInt8>
+        let mask: UInt32
+    }
+
+    /// The trie child of `node` named by the member name of `e`, or -1.
     @inline(__always)
-    private func child(of node: Int, _ start: Int, _ length: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
-        if lo == hi { return -1 }
-        let found: Int32 = childKeyBytes.withUnsafeBufferPointer { names in
-            childKeyByteStart.withUnsafeBufferPointer { starts in
-                for c in lo..<hi {
-                    let ns = Int(starts[c]), ne = Int(starts[c + 1])
-                    if ne - ns != length { continue }
-                    var k = 0
-                    while k < length, names[ns + k] == bytes[start + k] { k += 1 }
-                    if k == length { return childNodes[c] }
-                }
-                return -1
+    private func child(of node: Int, _ e: UnsafePointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>, _ children: Children) -> Int32 {
+        let hash = e.pointee.keyHash, length = Int(e.pointee.keyLength)
+        var i = ChildSlot.home(node, hash, children.mask)
+        while true {
+            let slot = children.slots[i]
+            if slot.child < 0 { break }
+            if slot.hash == hash, Int(slot.node) == node, Int(slot.nameLength) == length,
+               JSONTape.bytesEqual(children.names.baseAddress! + Int(slot.nameStart), bytes.baseAddress! + Int(e.pointee.keyStart), length) {
+                return slot.child
             }
+            i = (i + 1) & Int(children.mask)
         }
-        if found >= 0 { return found }
         // `JSONObject` compares names as `String`s (canonical equivalence), which only differs from bytes beyond ASCII.
-        var ascii = !childKeysNonASCII
-        if ascii {
-            for k in start..<(start + length) where bytes[k] >= 0x80 {
-                ascii = false
-                break
-            }
-        }
-        if ascii { return -1 }
+        if e.pointee.keyASCII && !childKeysNonASCII { return -1 }
+        let start = Int(e.pointee.keyStart)
+        let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
         let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(start + length)]), as: UTF8.self)
         for c in lo..<hi where childKeys[c] == key { return childNodes[c] }
         return -1
@@ -133,11 +137,12 @@ extension PatternIndexStorage {
 
     /// ``leaf(_:_:_:)`` for a tape entry: strings are probed as bytes; a `String` is made only for the
     /// operators that need one (ignore-case, cidr, anything-but) on this path.
-    private func leaf(_ p: Int, _ e: JSONTape.Entry, _ bytes: UnsafeBufferPointer<UInt8>, _ s: PatternScratch) {
+    private func leaf(_ p: Int, _ e: UnsafePointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>, _ s: PatternScratch) {
         pathRefs[p]._withUnsafeGuaranteedRef { leaf(p, e, bytes, s, $0) }
     }
 
-    private func leaf(_ p: Int, _ e: JSONTape.Entry, _ bytes: UnsafeBufferPointer<UInt8>, _ s: PatternScratch, _ t: PatternPathTable) {
+    private func leaf(_ p: Int, _ entry: UnsafePointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>, _ s: PatternScratch, _ t: PatternPathTable) {
+        let e = entry.pointee
         if s.pathMark[p] != s.epoch {
             s.pathMark[p] = s.epoch
             for c in t.existsTrue { hitCondition(c, s) }
@@ -154,9 +159,9 @@ extension PatternIndexStorage {
                     }
                 }
             }
-            if t.needsLower || !t.cidrs.isEmpty || !t.anythingButs.isEmpty {
+            if t.needsLower { lowered(buf, t, s) }
+            if !t.cidrs.isEmpty || !t.anythingButs.isEmpty {
                 let str = String(decoding: buf, as: UTF8.self)
-                if t.needsLower { strings(str.lowercased(), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s) }
                 if !t.cidrs.isEmpty, let ip = IPAddress(str) {
                     t.cidrs.withUnsafeBufferPointer { list in
                         for i in list.indices where list[i].0.contains(ip) { hitCondition(list[i].1, s) }
@@ -196,6 +201,30 @@ extension PatternIndexStorage {
                     hitCondition(list[i].1, s)
                 }
             }
+        }
+    }
+
+    /// Probes the ignore-case tables with the lower-cased value: short ASCII values are lower-cased
+    /// into a stack buffer (what `String.lowercased()` gives for them), others through `String`.
+    private func lowered(_ buf: UnsafeBufferPointer<UInt8>, _ t: PatternPathTable, _ s: PatternScratch) {
+        let n = buf.count
+        var ascii = n <= 128
+        if ascii {
+            for b in buf where b >= 0x80 {
+                ascii = false
+                break
+            }
+        }
+        guard ascii else {
+            strings(String(decoding: buf, as: UTF8.self).lowercased(), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(n, 1)) { lower in
+            for i in 0..<n {
+                let b = buf[i]
+                lower[i] = b &- 0x41 < 26 ? b | 0x20 : b
+            }
+            probe(UnsafeBufferPointer(rebasing: lower[0..<n]), t.lowerExact, t.lowerPrefixes, t.lowerSuffixes, s)
         }
     }
 }

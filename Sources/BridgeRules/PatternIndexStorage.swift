@@ -17,12 +17,16 @@ final class PatternIndexStorage: Sendable {
     let nodeChildStart: [Int32]
     let childKeys: [String]
     let childKeyLengths: [Int]
-    /// The child keys' UTF-8 bytes back to back (`childKeyByteStart[i]..<childKeyByteStart[i + 1]`), for ``JSONTape`` lookups.
+    /// The child keys' UTF-8 bytes back to back, which ``childSlots`` point into.
     let childKeyBytes: [UInt8]
-    let childKeyByteStart: [Int32]
     /// Whether some key is not ASCII (then a key of the event is also compared as a `String`, like ``JSONObject`` does).
     let childKeysNonASCII: Bool
     let childNodes: [Int32]
+    /// The same children in an open-addressing table keyed by (node, ``JSONTape/keyHash(_:)`` of the
+    /// name), so a tape member finds its trie node in one probe instead of a scan of its siblings.
+    /// Empty slots have `child == -1`; the table is at most a quarter full, so misses end quickly.
+    let childSlots: [ChildSlot]
+    let childSlotMask: UInt32
     let nodePath: [Int32]
     let paths: [PatternPathTable]
     /// The same tables, read in the hot loop without a retain/release per value (`paths` keeps them alive).
@@ -188,9 +192,9 @@ final class PatternIndexStorage: Sendable {
             keyByteStart.append(Int32(keyBytes.count))
         }
         childKeyBytes = keyBytes
-        childKeyByteStart = keyByteStart
         childKeysNonASCII = keyBytes.contains { $0 >= 0x80 }
         childNodes = nodes
+        (childSlots, childSlotMask) = Self.childTable(childStart, keyBytes, keyByteStart, nodes)
         nodePath = pathOfNode.map(Int32.init)
 
         func csr(_ lists: [[Int32]]) -> ([Int32], [Int32]) {
@@ -215,5 +219,40 @@ final class PatternIndexStorage: Sendable {
         (disjAbsentStart, disjAbsentList) = csr(disjAbsent)
         self.disjPattern = disjPattern
         alwaysDisjuncts = always
+    }
+}
+
+/// One slot of ``PatternIndexStorage/childSlots``.
+struct ChildSlot {
+    var node: Int32 = -1
+    var hash: UInt32 = 0
+    var child: Int32 = -1
+    var nameStart: Int32 = 0
+    var nameLength: Int32 = 0
+
+    /// The first slot to probe for a name of `node` hashed to `hash`.
+    @inline(__always)
+    static func home(_ node: Int, _ hash: UInt32, _ mask: UInt32) -> Int {
+        Int((hash &+ UInt32(truncatingIfNeeded: node) &* 0x9E37_79B1) & mask)
+    }
+}
+
+extension PatternIndexStorage {
+    /// Builds ``childSlots`` from the flattened trie.
+    static func childTable(_ childStart: [Int32], _ names: [UInt8], _ nameStart: [Int32], _ nodes: [Int32]) -> ([ChildSlot], UInt32) {
+        var size = 16
+        while size < 4 * nodes.count { size *= 2 }
+        let mask = UInt32(size - 1)
+        var slots = [ChildSlot](repeating: ChildSlot(), count: size)
+        for node in 0..<(childStart.count - 1) {
+            for c in Int(childStart[node])..<Int(childStart[node + 1]) {
+                let start = Int(nameStart[c]), end = Int(nameStart[c + 1])
+                let hash = names.withUnsafeBytes { JSONTape.keyHash(UnsafeRawBufferPointer(rebasing: $0[start..<end])).hash }
+                var i = ChildSlot.home(node, hash, mask)
+                while slots[i].child >= 0 { i = (i + 1) & Int(mask) }
+                slots[i] = ChildSlot(node: Int32(node), hash: hash, child: nodes[c], nameStart: Int32(start), nameLength: Int32(end - start))
+            }
+        }
+        return (slots, mask)
     }
 }

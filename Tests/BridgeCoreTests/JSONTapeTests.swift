@@ -82,6 +82,55 @@ import Testing
         }
     }
 
+    /// Every member entry carries the hash and ASCII flag of its name, however the tape was built
+    /// (readers such as the pattern index look names up by them); entries without a name carry 0 and true.
+    @Test(arguments: documents)
+    func entriesCarryTheirNameHashes(text: String) throws {
+        let filter = JSONKeyFilter(paths: [["body", "a", "b"], ["body", "k3"], ["body", "\u{212A}"], ["body", "d", "e"]])
+        var filtered = JSONTape()
+        try filtered.reset(envelopeBase: JSONObject([("id", "1")]), rawBody: Array(text.utf8), keeping: filter)
+        for tape in try [JSONTape(rawDocument: Array(text.utf8)), JSONTape(JSONParser.parse(text)), filtered] {
+            for e in tape.entries where e.kind != .removed {
+                guard e.keyLength >= 0 else {
+                    #expect(e.keyHash == 0 && e.keyASCII)
+                    continue
+                }
+                let name = Array(tape.bytes[Int(e.keyStart)..<Int(e.keyStart) + Int(e.keyLength)])
+                let expected = name.withUnsafeBytes { JSONTape.keyHash($0) }
+                #expect(e.keyHash == expected.hash, "\(String(decoding: name, as: UTF8.self)) in \(text)")
+                #expect(e.keyASCII == name.allSatisfy { $0 < 0x80 })
+                #expect(expected.ascii == e.keyASCII)
+            }
+        }
+    }
+
+    /// Names differing in any one byte, or only in length, hash apart (the walk still compares bytes,
+    /// but a table full of collisions would be slow); `bytesEqual` sees a difference at every position.
+    @Test func nameHashesAndByteComparisonSeeEveryByte() {
+        for n in 0...40 {
+            let name = (0..<n).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            let hash = name.withUnsafeBytes { JSONTape.keyHash($0) }
+            #expect(hash.ascii)
+            let longer = (name + [UInt8(ascii: "a")]).withUnsafeBytes { JSONTape.keyHash($0) }
+            #expect(longer.hash != hash.hash, "length \(n)")
+            name.withUnsafeBufferPointer { a in
+                #expect(n == 0 || JSONTape.bytesEqual(a.baseAddress!, a.baseAddress!, n))
+            }
+            for i in 0..<n {
+                var other = name
+                other[i] ^= 0x01
+                #expect(other.withUnsafeBytes { JSONTape.keyHash($0).hash } != hash.hash, "byte \(i) of \(n)")
+                other[i] = 0xC3
+                #expect(!other.withUnsafeBytes { JSONTape.keyHash($0).ascii })
+                name.withUnsafeBufferPointer { a in
+                    other.withUnsafeBufferPointer { b in
+                        #expect(!JSONTape.bytesEqual(a.baseAddress!, b.baseAddress!, n), "byte \(i) of \(n)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: JSONParserTestsShared.invalidDocuments)
     func filteredTapeRejectsWhatTheParserRejects(text: String) {
         for filter in [JSONKeyFilter(paths: [["body", "keep"]]), JSONKeyFilter(paths: [["id"]])] {

@@ -235,6 +235,64 @@ struct PatternIndexTests {
         }
     }
 
+    /// Hundreds of member names under one object, many sharing prefixes, suffixes and lengths: the tape
+    /// walk finds each name's trie node through its hash table (and nothing for names one byte off).
+    @Test func manyMemberNamesFindTheirNodes() throws {
+        var names: [String] = []
+        for i in 0..<300 {
+            names.append("k\(i)")
+            names.append("field-\(String(repeating: "x", count: i % 23))-\(i)")
+        }
+        let patterns = try names.enumerated().map { i, name in
+            try PatternCompiler.compile(json: ["body": .object(JSONObject([(name, JSONValue.array([.int(Int64(i))]))]))])
+        }
+        let index = PatternIndex(patterns)
+        var rng = SeededRandom(seed: 7)
+        for round in 0..<200 {
+            var body = JSONObject()
+            for _ in 0..<20 {
+                let i = Int.random(in: 0..<names.count, using: &rng)
+                var name = names[i]
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: name = String(name.dropLast()) + "#"   // same length, last byte differs
+                case 1: name = "K" + name.dropFirst()          // first byte differs
+                case 2: name += "x"                             // one byte longer
+                default: break
+                }
+                body[name] = Bool.random(using: &rng) ? .int(Int64(i)) : .int(-1)
+            }
+            let env: JSONValue = ["id": "e", "body": .object(body)]
+            let expected = patterns.indices.filter { patterns[$0].matches(env) }
+            #expect(index.matches(JSONTape(env)) == expected, "round \(round)")
+            #expect(try index.matches(JSONTape(rawDocument: JSONWriter.bytes(env))) == expected, "round \(round)")
+            #expect(index.matches(env) == expected)
+        }
+    }
+
+    /// `equals-ignore-case` (exact, prefix, suffix) on short ASCII values (lower-cased as bytes), values
+    /// beyond ASCII and values longer than the byte path takes (both lower-cased as `String`s).
+    @Test func ignoreCaseOnAllKindsOfValues() throws {
+        let long = String(repeating: "Ab", count: 100)
+        let ps = try [
+            #"{"body":{"v":[{"equals-ignore-case":"repo-1"}]}}"#,
+            #"{"body":{"v":[{"prefix":{"equals-ignore-case":"été"}}]}}"#,
+            #"{"body":{"v":[{"suffix":{"equals-ignore-case":"-Z"}}]}}"#,
+            #"{"body":{"v":[{"equals-ignore-case":"\#(long)"}]}}"#,
+            #"{"body":{"v":[{"prefix":{"equals-ignore-case":"@[`{"}}]}}"#,
+        ].map(pattern)
+        let index = PatternIndex(ps)
+        for value in ["REPO-1", "repo-1", "Repo-1", "repo-2", "ÉTÉ!", "été", "Eté", "x-z", "X-Z", "-z", long.uppercased(),
+                      long.lowercased(), long + "x", "@[`{", "@{`{", "", "İ", "\u{212A}-Z"] {
+            let env: JSONValue = ["body": ["v": .string(value)]]
+            let expected = ps.indices.filter { ps[$0].matches(env) }
+            #expect(index.matches(JSONTape(env)) == expected, "\(value)")
+            #expect(index.matches(env) == expected, "\(value)")
+        }
+        #expect(index.matches(JSONTape(["body": ["v": "REPO-1"]])) == [0])
+        #expect(index.matches(JSONTape(["body": ["v": .string(long.uppercased())]])) == [3])
+        #expect(index.matches(JSONTape(["body": ["v": "X-Z"]])) == [2])
+    }
+
     @Test func resultsAreAscendingAndBufferIsCleared() throws {
         let ps = try [#"{"a":["x"]}"#, #"{"b":[1]}"#, #"{"a":[{"prefix":"x"}]}"#, #"{"a":["y"]}"#, "{}"].map(pattern)
         let index = PatternIndex(ps)
