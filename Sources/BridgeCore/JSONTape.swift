@@ -152,6 +152,7 @@ public struct JSONTape: Sendable {
             let w = name.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             seen |= w
             h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
             i += 8
         }
         if i < n {
@@ -165,7 +166,10 @@ public struct JSONTape: Sendable {
             seen |= w
             h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
         }
+        // Every byte reaches the low bits, which pick a table slot.
         h ^= h >> 32
+        h &*= 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 29
         return (UInt32(truncatingIfNeeded: h), seen & 0x8080_8080_8080_8080 == 0)
     }
 

@@ -128,7 +128,12 @@ extension PatternIndexStorage {
         }
         // `JSONObject` compares names as `String`s (canonical equivalence), which only differs from bytes beyond ASCII.
         if e.pointee.keyASCII && !childKeysNonASCII { return -1 }
-        let start = Int(e.pointee.keyStart)
+        return childByString(of: node, e, bytes)
+    }
+
+    @inline(never)
+    private func childByString(of node: Int, _ e: UnsafePointer<JSONTape.Entry>, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let start = Int(e.pointee.keyStart), length = Int(e.pointee.keyLength)
         let lo = Int(nodeChildStart[node]), hi = Int(nodeChildStart[node + 1])
         let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(start + length)]), as: UTF8.self)
         for c in lo..<hi where childKeys[c] == key { return childNodes[c] }
