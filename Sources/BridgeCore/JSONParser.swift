@@ -489,7 +489,7 @@ struct Parser {
             let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
             // Exact for the lowest special byte (borrows only run upwards), which is all the loop needs.
             let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (w &- ones &* 0x20) | w
-            if special & highs != 0 { return i }
+            if special & highs != 0 { return i + (special & highs).trailingZeroBitCount >> 3 }
             i += 8
         }
         return i

@@ -206,12 +206,17 @@ public struct JSONTape: Sendable {
 
     /// Sets ``hasAmbiguousNames`` when two of `keys` are equal as `String`s but differ in bytes.
     private mutating func noteAmbiguousNames(_ keys: [String]) {
-        guard !hasAmbiguousNames, keys.contains(where: { $0.utf8.contains { $0 >= 0x80 } }) else { return }
+        guard !hasAmbiguousNames, keys.count > 1, keys.contains(where: { !Self.isASCII($0) }) else { return }
         for i in keys.indices {
             for j in keys.indices where j > i && keys[i] == keys[j] && !keys[i].utf8.elementsEqual(keys[j].utf8) {
                 hasAmbiguousNames = true
             }
         }
+    }
+
+    /// Whether a string is all ASCII, read eight bytes at a time.
+    static func isASCII(_ s: String) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { keyHash(UnsafeRawBufferPointer($0)).ascii } ?? !s.utf8.contains { $0 >= 0x80 }
     }
 
     /// Like ``append(_:parent:key:)``, keeping in objects only the members `filter` names below `node`.
@@ -402,12 +407,22 @@ extension Parser {
                 skipWhitespace()
                 guard pos < buf.count else { throw error("unexpected end of input in object") }
                 guard buf[pos] == UInt8(ascii: "\"") else { throw error("expected a string key in object") }
-                let k = try tapeString(into: &tape)
-                try expectColon()
                 var child = 0
+                let k: (start: Int, length: Int)
                 if let filter {
-                    guard let kept = Self.keptMember(k, of: node, filter, tape) else {
-                        tape.bytes.removeLast(tape.bytes.count - k.start)
+                    // The filter is asked before the name goes on the tape: most members are skipped.
+                    let quote = pos
+                    let plain = try skipString()
+                    let kept: Int?
+                    if plain {
+                        kept = Self.keptMember(UnsafeRawBufferPointer(rebasing: buf[(quote + 1)..<(pos - 1)]), of: node, filter)
+                    } else {
+                        pos = quote
+                        let s = try parseString()
+                        kept = filter.child(of: node, named: s)
+                    }
+                    try expectColon()
+                    guard let kept else {
                         try skipValue(depth: depth + 1)
                         if try endOfObject() {
                             duplicates.members.removeLast(duplicates.members.count - base)
@@ -417,6 +432,13 @@ extension Parser {
                         continue
                     }
                     child = kept
+                    let end = pos
+                    pos = quote
+                    k = try tapeString(into: &tape)
+                    pos = end
+                } else {
+                    k = try tapeString(into: &tape)
+                    try expectColon()
                 }
                 let position = tape.entries.count
                 try tapeValue(depth: depth + 1, into: &tape, parent: me, key: k, duplicates: &duplicates, filter: filter, node: child)
@@ -477,15 +499,12 @@ extension Parser {
         }
     }
 
-    /// The filter node of the member whose (decoded) name is on the tape at `key`, if the filter keeps it.
-    /// A non-ASCII name is also compared as a `String` (canonical equivalence), as the matcher compares names.
-    static func keptMember(_ key: (start: Int, length: Int), of node: Int, _ f: JSONKeyFilterNodes, _ tape: JSONTape) -> Int? {
-        tape.bytes.withUnsafeBytes { all in
-            let name = UnsafeRawBufferPointer(rebasing: all[key.start..<key.start + key.length])
-            if let child = f.child(of: node, bytes: name) { return child }
-            guard name.contains(where: { $0 >= 0x80 }) || f.hasNonASCIINames else { return nil }
-            return f.child(of: node, named: String(decoding: name, as: UTF8.self))
-        }
+    /// The filter node of the member with this (unescaped) name, if the filter keeps it. A non-ASCII
+    /// name is also compared as a `String` (canonical equivalence), as the matcher compares names.
+    static func keptMember(_ name: UnsafeRawBufferPointer, of node: Int, _ f: JSONKeyFilterNodes) -> Int? {
+        if let child = f.child(of: node, bytes: name) { return child }
+        guard name.contains(where: { $0 >= 0x80 }) || f.hasNonASCIINames else { return nil }
+        return f.child(of: node, named: String(decoding: name, as: UTF8.self))
     }
 
     /// Reads a string (checked as ``parseString()`` does) and appends its decoded bytes to the tape.

@@ -11,6 +11,8 @@ import Testing
         // Names equal as Swift strings but not as bytes are duplicates too.
         #"{"K":1,"\u212A":2,"A\u030A":3,"\u00C5":{"x":4}}"#,
         #"{"\u212A":{"a":1},"K":[2]}"#,
+        // Escaped names: kept or skipped by a filter by their decoded text.
+        #"{"\u0061":{"b":"x","\u0062":"y"},"k\u0033":1,"sk\u0069p":{"a":2},"\u00e9":[3],"c\"q":4}"#,
     ]
 
     @Test(arguments: documents)
