@@ -46,7 +46,7 @@ struct AdminAPIProcessTests {
             - name: hooks
               verify: { type: bearer, tokens: ["${env:TEST_HOOK_TOKEN}"] }
         """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
-        let serve = try ServeProcess(
+        let serve = try await ServeProcess.start(
             dir: dir.path, port: port, env: ["TEST_ADMIN_TOKEN": Self.token, "TEST_HOOK_TOKEN": "hook-token"])
         defer { serve.terminate() }
         let base = serve.base
@@ -61,16 +61,16 @@ struct AdminAPIProcessTests {
         #expect(try send("ev-2", "late") == 202)
         #expect(try send("ev-3", "broken") == 202)
         let cli = ["--server", base, "--token", Self.token]
-        #expect(try await waitFor(20) { try CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3 })
+        #expect(try await waitFor(20) { try await CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3 })
 
         // What happened to one event: the rule it matched and its dead run.
-        let events = try CLI.run(["dlq", "list", "--json", "--rule", "late"] + cli).json?.arrayValue ?? []
+        let events = try await CLI.run(["dlq", "list", "--json", "--rule", "late"] + cli).json?.arrayValue ?? []
         #expect(events.count == 2)
         guard case .int(let jobID) = events.first?["id"] ?? .null else {
             Issue.record("no job id in \(events)")
             return
         }
-        let eventID = try #require(try CLI.run(["dlq", "show", "\(jobID)", "--json"] + cli).json?["event"]?["id"]?.stringValue)
+        let eventID = try #require(try await CLI.run(["dlq", "show", "\(jobID)", "--json"] + cli).json?["event"]?["id"]?.stringValue)
         let (evStatus, ev) = try admin("GET", base + "/admin/events/\(eventID)")
         #expect(evStatus == 200)
         #expect(ev?["events"]?[0]?["rules_matched"] == ["late"])
@@ -79,8 +79,8 @@ struct AdminAPIProcessTests {
         #expect(ev?["events"]?[0]?["envelope"]?["body"]?["kind"] == "late")
         #expect(try admin("GET", base + "/admin/events/no-such-event").0 == 404)
         // The local file and the API print the same document.
-        let viaFile = try CLI.run(["dlq", "show", "\(jobID)", "--json", "--store", dir.path + "/var/j.sqlite"])
-        let viaAPI = try CLI.run(["dlq", "show", "\(jobID)", "--json"] + cli)
+        let viaFile = try await CLI.run(["dlq", "show", "\(jobID)", "--json", "--store", dir.path + "/var/j.sqlite"])
+        let viaAPI = try await CLI.run(["dlq", "show", "\(jobID)", "--json"] + cli)
         #expect(viaFile.json != nil && viaFile.json == viaAPI.json)
         let targets = try admin("GET", base + "/admin/targets").1
         #expect(targets?["targets"]?[0]?["last_error"]?.stringValue?.contains("not found") == true, "\(String(describing: targets))")
@@ -99,18 +99,18 @@ struct AdminAPIProcessTests {
         #expect(try admin("POST", base + "/admin/dlq/purge", #"{"filter": {}}"#).1?["error"]?.stringValue?.contains("\"yes\": true") == true)
         let (_, dry) = try admin("POST", base + "/admin/dlq/replay", #"{"filter": {"rule": "late"}, "dry_run": true}"#)
         #expect(dry?["selected"] == 2 && dry?["dry_run"] == true)
-        #expect(try CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3)
+        #expect(try await CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 3)
 
         // Wrong token and missing token.
-        let wrong = try CLI.run(["dlq", "list", "--server", base, "--token", "nope"])
+        let wrong = try await CLI.run(["dlq", "list", "--server", base, "--token", "nope"])
         #expect(wrong.status == 1 && wrong.err.contains("refused the admin token"), "\(wrong.err)")
-        let noToken = try CLI.run(["dlq", "list", "--server", base])
+        let noToken = try await CLI.run(["dlq", "list", "--server", base])
         #expect(noToken.status == 2 && noToken.err.contains("needs the admin token"), "\(noToken.err)")
 
         // Fix the rules, reload, replay re-rendered: through the CLI for one rule, the API for the other.
         try writeRules(dir.path, lateDAG: "real_dag", brokenConf: "{{ body.kind }}")
         #expect(try admin("POST", base + "/admin/rules/reload").0 == 200)
-        let replay = try CLI.run(["dlq", "replay", "--all", "--rule", "late", "--rerender", "--by", "oncall"] + cli)
+        let replay = try await CLI.run(["dlq", "replay", "--all", "--rule", "late", "--rerender", "--by", "oncall"] + cli)
         #expect(replay.status == 0, "\(replay.out)\(replay.err)")
         #expect(replay.out.contains("replayed 2 of 2"), "\(replay.out)")
         let (_, bulk) = try admin("POST", base + "/admin/dlq/replay", #"{"filter": {"rule": "broken"}, "rerender": true, "by": "api"}"#)
@@ -127,12 +127,12 @@ struct AdminAPIProcessTests {
 
         // Purge through the API: refused without --yes, then done; the job is gone.
         #expect(try send("ev-4", "never") == 202)
-        #expect(try await waitFor(20) { try CLI.run(["dlq", "list", "--json", "--rule", "never"] + cli).json?.arrayValue?.count == 1 })
-        let refused = try CLI.run(["dlq", "purge", "--all", "--rule", "never"] + cli)
+        #expect(try await waitFor(20) { try await CLI.run(["dlq", "list", "--json", "--rule", "never"] + cli).json?.arrayValue?.count == 1 })
+        let refused = try await CLI.run(["dlq", "purge", "--all", "--rule", "never"] + cli)
         #expect(refused.status == 1 && refused.err.contains("refusing to purge 1 job(s)"), "\(refused.err)")
-        let purged = try CLI.run(["dlq", "purge", "--all", "--rule", "never", "--yes"] + cli)
+        let purged = try await CLI.run(["dlq", "purge", "--all", "--rule", "never", "--yes"] + cli)
         #expect(purged.status == 0 && purged.out.contains("purged 1 of 1"), "\(purged.out)\(purged.err)")
-        #expect(try CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 0)
+        #expect(try await CLI.run(["dlq", "list", "--json"] + cli).json?.arrayValue?.count == 0)
         #expect(serve.terminate() == 0)
     }
 }

@@ -22,7 +22,13 @@ struct CLI {
         var json: JSONValue? { try? JSONParser.parse(out) }
     }
 
-    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
+    /// Runs the binary on a thread of its own: a test running on the cooperative pool must not hold
+    /// one of its threads (two on a 2-core machine) for a child process's whole life.
+    static func run(_ args: [String], cwd: String? = nil) async throws -> Result {
+        try await offPool { try runBlocking(args, cwd: cwd) }
+    }
+
+    static func runBlocking(_ args: [String], cwd: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -71,12 +77,12 @@ struct DLQCommandTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let ids = try await makeStore(dir)
-        let table = try CLI.run(["dlq", "list", "--store", dir.store])
+        let table = try await CLI.run(["dlq", "list", "--store", dir.store])
         #expect(table.status == 0, "\(table.err)")
         #expect(table.out.contains("3 job(s)"))
         #expect(table.out.contains("build__ev-0"))
 
-        let json = try CLI.run(["dlq", "list", "--store", dir.store, "--json"])
+        let json = try await CLI.run(["dlq", "list", "--store", dir.store, "--json"])
         #expect(json.status == 0)
         let items = try #require(json.json?.arrayValue)
         #expect(items.count == 3)
@@ -92,25 +98,25 @@ struct DLQCommandTests {
         #expect(first["reason"]?.stringValue?.contains("not found") == true)
         #expect(first["updated_at"]?.stringValue.flatMap(ISO8601.parse) != nil)
 
-        let byTarget = try CLI.run(["dlq", "list", "--store", dir.store, "--target", "prod", "--rule", "deploy", "--json"])
+        let byTarget = try await CLI.run(["dlq", "list", "--store", dir.store, "--target", "prod", "--rule", "deploy", "--json"])
         #expect(byTarget.json?.arrayValue?.map { $0["id"] } == [.int(ids[2])])
-        let byReason = try CLI.run(["dlq", "list", "--store", dir.store, "--reason", "422", "--json"])
+        let byReason = try await CLI.run(["dlq", "list", "--store", dir.store, "--reason", "422", "--json"])
         #expect(byReason.json?.arrayValue?.count == 1)
-        let since = try CLI.run(["dlq", "list", "--store", dir.store, "--since", "1h", "--json"])
+        let since = try await CLI.run(["dlq", "list", "--store", dir.store, "--since", "1h", "--json"])
         #expect(since.json?.arrayValue?.count == 3)
-        let until = try CLI.run(["dlq", "list", "--store", dir.store, "--until", "2020-01-01T00:00:00Z", "--json"])
+        let until = try await CLI.run(["dlq", "list", "--store", dir.store, "--until", "2020-01-01T00:00:00Z", "--json"])
         #expect(until.json?.arrayValue?.count == 0)
-        let limited = try CLI.run(["dlq", "list", "--store", dir.store, "--limit", "2", "--json"])
+        let limited = try await CLI.run(["dlq", "list", "--store", dir.store, "--limit", "2", "--json"])
         #expect(limited.json?.arrayValue?.count == 2)
-        let pending = try CLI.run(["dlq", "list", "--store", dir.store, "--state", "pending", "--json"])
+        let pending = try await CLI.run(["dlq", "list", "--store", dir.store, "--state", "pending", "--json"])
         #expect(pending.json?.arrayValue?.first?["dag_run_id"] == "build__live")
 
-        let bad = try CLI.run(["dlq", "list", "--store", dir.store, "--since", "yesterday-ish"])
+        let bad = try await CLI.run(["dlq", "list", "--store", dir.store, "--since", "yesterday-ish"])
         #expect(bad.status == 2)
         #expect(bad.err.contains("--since: cannot read 'yesterday-ish' as a time; use ISO-8601"))
-        let badState = try CLI.run(["dlq", "list", "--store", dir.store, "--state", "lost"])
+        let badState = try await CLI.run(["dlq", "list", "--store", dir.store, "--state", "lost"])
         #expect(badState.status == 2)
-        let missing = try CLI.run(["dlq", "list", "--store", dir.path + "/nope.sqlite"])
+        let missing = try await CLI.run(["dlq", "list", "--store", dir.path + "/nope.sqlite"])
         #expect(missing.status == 1)
         #expect(missing.err.contains("no store at"))
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/nope.sqlite"))
@@ -121,7 +127,7 @@ struct DLQCommandTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let ids = try await makeStore(dir)
-        let r = try CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store, "--json"])
+        let r = try await CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store, "--json"])
         #expect(r.status == 0, "\(r.err)")
         let j = try #require(r.json)
         #expect(j["job"]?["state"] == "dead")
@@ -135,15 +141,15 @@ struct DLQCommandTests {
         #expect(j["attempts"]?[0]?["answer"] == "{\"detail\":\"nope\"}")
         #expect(j["audit"]?.arrayValue?.count == 0)
 
-        let text = try CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store])
+        let text = try await CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store])
         #expect(text.status == 0)
         #expect(text.out.contains("attempts (1):"))
         #expect(text.out.contains("HTTP 404"))
 
-        let unknown = try CLI.run(["dlq", "show", "9999", "--store", dir.store])
+        let unknown = try await CLI.run(["dlq", "show", "9999", "--store", dir.store])
         #expect(unknown.status == 1)
         #expect(unknown.err.contains("no job 9999"))
-        let malformed = try CLI.run(["dlq", "show", "abc", "--store", dir.store])
+        let malformed = try await CLI.run(["dlq", "show", "abc", "--store", dir.store])
         #expect(malformed.status == 2)
         #expect(malformed.err.contains("'abc' is not a job id"))
     }
@@ -153,39 +159,39 @@ struct DLQCommandTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let ids = try await makeStore(dir)
-        let dry = try CLI.run(["dlq", "replay", "\(ids[0])", "--store", dir.store, "--dry-run", "--json"])
+        let dry = try await CLI.run(["dlq", "replay", "\(ids[0])", "--store", dir.store, "--dry-run", "--json"])
         #expect(dry.status == 0, "\(dry.err)")
         #expect(dry.json?[0]?["ok"] == true)
         #expect(dry.json?[0]?["new_run_id"] == "build__ev-0")
-        #expect(try CLI.run(["dlq", "list", "--store", dir.store, "--json"]).json?.arrayValue?.count == 3)
+        #expect(try await CLI.run(["dlq", "list", "--store", dir.store, "--json"]).json?.arrayValue?.count == 3)
 
-        let r = try CLI.run(["dlq", "replay", "\(ids[0])", "--store", dir.store, "--by", "tester"])
+        let r = try await CLI.run(["dlq", "replay", "\(ids[0])", "--store", dir.store, "--by", "tester"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("run id build__ev-0"))
-        let shown = try CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store, "--json"]).json
+        let shown = try await CLI.run(["dlq", "show", "\(ids[0])", "--store", dir.store, "--json"]).json
         #expect(shown?["job"]?["state"] == "pending")
         #expect(shown?["job"]?["attempts"] == 0)
         #expect(shown?["audit"]?[0]?["by"] == "tester")
         #expect(shown?["audit"]?[0]?["action"] == "replay")
         #expect(shown?["attempts"]?.arrayValue?.count == 1)
 
-        let fresh = try CLI.run(["dlq", "replay", "--all", "--target", "prod", "--new-run-id", "--rate", "10", "--store", dir.store, "--json"])
+        let fresh = try await CLI.run(["dlq", "replay", "--all", "--target", "prod", "--new-run-id", "--rate", "10", "--store", dir.store, "--json"])
         #expect(fresh.status == 0, "\(fresh.err)")
         #expect(fresh.json?.arrayValue?.map { $0["new_run_id"] } == ["deploy__ev-2__r1"])
 
-        let again = try CLI.run(["dlq", "replay", "\(ids[0])", "9999", "--store", dir.store])
+        let again = try await CLI.run(["dlq", "replay", "\(ids[0])", "9999", "--store", dir.store])
         #expect(again.status == 1)
         #expect(again.out.contains("is pending: only finished jobs"))
         #expect(again.out.contains("no job 9999"))
 
-        #expect(try CLI.run(["dlq", "replay", "--store", dir.store]).status == 2)
-        #expect(try CLI.run(["dlq", "replay", "1", "--all", "--store", dir.store]).status == 2)
-        #expect(try CLI.run(["dlq", "replay", "1", "--target", "x", "--store", dir.store]).status == 2)
-        #expect(try CLI.run(["dlq", "replay", "--all", "--rate", "0", "--store", dir.store]).status == 2)
-        let noRules = try CLI.run(["dlq", "replay", "--all", "--rerender", "--store", dir.store])
+        #expect(try await CLI.run(["dlq", "replay", "--store", dir.store]).status == 2)
+        #expect(try await CLI.run(["dlq", "replay", "1", "--all", "--store", dir.store]).status == 2)
+        #expect(try await CLI.run(["dlq", "replay", "1", "--target", "x", "--store", dir.store]).status == 2)
+        #expect(try await CLI.run(["dlq", "replay", "--all", "--rate", "0", "--store", dir.store]).status == 2)
+        let noRules = try await CLI.run(["dlq", "replay", "--all", "--rerender", "--store", dir.store])
         #expect(noRules.status == 2)
         #expect(noRules.err.contains("--rerender needs --rules DIR"))
-        let rerender = try CLI.run(["dlq", "replay", "--all", "--rerender", "--rules", dir.path, "--store", dir.store])
+        let rerender = try await CLI.run(["dlq", "replay", "--all", "--rerender", "--rules", dir.path, "--store", dir.store])
         // The folder has no rules: nothing renders, every job is reported as skipped.
         #expect(rerender.status == 1)
         #expect((rerender.out + rerender.err).contains("the current rules produce no job"), "\(rerender.out)\(rerender.err)")
@@ -196,22 +202,22 @@ struct DLQCommandTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let ids = try await makeStore(dir)
-        let refused = try CLI.run(["dlq", "purge", "\(ids[1])", "--store", dir.store])
+        let refused = try await CLI.run(["dlq", "purge", "\(ids[1])", "--store", dir.store])
         #expect(refused.status == 1)
         #expect(refused.err.contains("refusing to purge 1 job(s) without --yes"))
-        let dry = try CLI.run(["dlq", "purge", "--all", "--target", "dev", "--dry-run", "--store", dir.store])
+        let dry = try await CLI.run(["dlq", "purge", "--all", "--target", "dev", "--dry-run", "--store", dir.store])
         #expect(dry.status == 0)
         #expect(dry.out.contains("would purge"))
-        #expect(try CLI.run(["dlq", "show", "\(ids[1])", "--store", dir.store]).status == 0)
-        let done = try CLI.run(["dlq", "purge", "\(ids[1])", "--yes", "--by", "ops", "--store", dir.store, "--json"])
+        #expect(try await CLI.run(["dlq", "show", "\(ids[1])", "--store", dir.store]).status == 0)
+        let done = try await CLI.run(["dlq", "purge", "\(ids[1])", "--yes", "--by", "ops", "--store", dir.store, "--json"])
         #expect(done.status == 0, "\(done.err)")
         #expect(done.json?[0]?["message"] == "purged")
-        #expect(try CLI.run(["dlq", "show", "\(ids[1])", "--store", dir.store]).status == 1)
+        #expect(try await CLI.run(["dlq", "show", "\(ids[1])", "--store", dir.store]).status == 1)
         let journal = try Journal(path: dir.store)
         let log = try await journal.auditLog()
         #expect(log.first?.action == "purge")
         #expect(log.first?.actor == "ops")
-        let unknown = try CLI.run(["dlq", "purge", "4242", "--yes", "--store", dir.store])
+        let unknown = try await CLI.run(["dlq", "purge", "4242", "--yes", "--store", dir.store])
         #expect(unknown.status == 1)
     }
 
@@ -222,20 +228,20 @@ struct DLQCommandTests {
         _ = try await makeStore(dir)
         let good = dir.path + "/dagbridge.yaml"
         try "store:\n  path: \(dir.store)\n  durability: normal\n".write(toFile: good, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["dlq", "list", "--config", good, "--json"])
+        let r = try await CLI.run(["dlq", "list", "--config", good, "--json"])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.json?.arrayValue?.count == 3)
         // A relative store.path is taken from the config file's folder (as `serve` does), not the working directory.
         let relative = dir.path + "/relative.yaml"
         try "store:\n  path: journal.sqlite\n".write(toFile: relative, atomically: true, encoding: .utf8)
-        let rel = try CLI.run(["dlq", "list", "--config", relative, "--json"])
+        let rel = try await CLI.run(["dlq", "list", "--config", relative, "--json"])
         #expect(rel.status == 0, "\(rel.err)")
         #expect(rel.json?.arrayValue?.count == 3)
         let bad = dir.path + "/bad.yaml"
         try "store:\n  pathh: \(dir.store)\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let b = try CLI.run(["dlq", "list", "--config", bad])
+        let b = try await CLI.run(["dlq", "list", "--config", bad])
         #expect(b.status == 1)
         #expect(b.err.contains("bad.yaml:2:3: error: unknown key 'pathh'; did you mean 'path'?"))
-        #expect(try CLI.run(["dlq", "list", "--config", bad, "--store", dir.store]).status == 2)
+        #expect(try await CLI.run(["dlq", "list", "--config", bad, "--store", dir.store]).status == 2)
     }
 }

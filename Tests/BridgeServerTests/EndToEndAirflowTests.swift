@@ -115,7 +115,7 @@ struct EndToEndAirflowTests {
         try writeConfig(
             dir.path, port: port, airflow: airflow.url, api: "v2",
             auth: #"{ type: airflow-password, username: admin, password: "${env:T_AF_PASSWORD}" }"#, lateDAG: lateDAG)
-        let serve = try ServeProcess(dir: dir.path, port: port, env: Self.env)
+        let serve = try await ServeProcess.start(dir: dir.path, port: port, env: Self.env)
         defer { serve.terminate() }
         let base = serve.base
         let http = try HTTPClient()
@@ -225,7 +225,7 @@ struct EndToEndAirflowTests {
         try writeConfig(
             dir.path, port: port, airflow: airflow.url, api: "v1",
             auth: #"{ type: basic, username: admin, password: "${env:T_AF_PASSWORD}" }"#, lateDAG: "unused")
-        let serve = try ServeProcess(dir: dir.path, port: port, env: Self.env)
+        let serve = try await ServeProcess.start(dir: dir.path, port: port, env: Self.env)
         defer { serve.terminate() }
         let http = try HTTPClient()
         defer { http.shutdown() }

@@ -150,16 +150,16 @@ struct KafkaBrokerTests {
         #expect(try await waitFor(30) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
         // Once A has delivered its journal, what is still missing is what B journaled before it
         // died: it waits in B's journal file, read here with the CLI.
-        func waitingInB() throws -> Set<String> {
+        func waitingInB() async throws -> Set<String> {
             var ids: Set<String> = []
             for state in ["pending", "in_flight"] {
-                let r = try CLI.run(["dlq", "list", "--config", configB, "--state", state, "--json"])
+                let r = try await CLI.run(["dlq", "list", "--config", configB, "--state", state, "--json"])
                 #expect(r.status == 0, "\(r.err)")
                 for job in r.json?.arrayValue ?? [] { if let id = job["dag_run_id"]?.stringValue { ids.insert(id) } }
             }
             return ids
         }
-        let waiting = try waitingInB()
+        let waiting = try await waitingInB()
         #expect(!waiting.isEmpty, "B died with jobs in its journal")
         var missing: Set<String> = []
         let accounted = try await waitFor(60) {
@@ -171,7 +171,10 @@ struct KafkaBrokerTests {
         // B comes back with its journal (as a restarted pod with its volume): it delivers what it
         // held; runs A already created from B's uncommitted tail are duplicates (409), never second runs.
         b = try await KafkaServe.start(config: configB, port: portB, lib: broker.lib, log: dir.path + "/b.log")
-        let drained = try await waitFor(90) { try Set(target.created()).count >= 12_000 && waitingInB().isEmpty }
+        let drained = try await waitFor(90) {
+            if Set(target.created()).count < 12_000 { return false }
+            return try await waitingInB().isEmpty
+        }
         #expect(drained, "created \(Set(target.created()).count) of 12000; logs: \(a.log) \(b.log)")
         #expect(Set(target.created()) == Self.runIDs(0..<12_000), "no run missing, none extra")
     }
@@ -206,7 +209,7 @@ struct KafkaBrokerTests {
         #expect(dead.first?["rule"]?.stringValue == "kafka")
         #expect(dead.first?["dag_run_id"]?.stringValue == "kafka__orders-1-25")
         #expect(dead.first?["reason"]?.stringValue?.contains("not JSON") == true, "\(dead)")
-        let cli = try CLI.run(["dlq", "list", "--config", config, "--json"])
+        let cli = try await CLI.run(["dlq", "list", "--config", config, "--json"])
         #expect(cli.status == 0, "\(cli.err)")
         #expect(cli.json?.arrayValue?.compactMap { $0["dag_run_id"]?.stringValue } == ["kafka__orders-1-25"])
         // The same message on the dead-letter topic, with its value and Kafka Connect's error headers.

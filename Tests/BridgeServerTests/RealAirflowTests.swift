@@ -124,13 +124,13 @@ struct RealAirflowTests {
         #expect(await eventually(timeout: 120) { await client.getDAG(dagID).json != nil })
 
         // 3. dlq replay delivers it, with the same run id.
-        let replay = try CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--by", "test"])
+        let replay = try await CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--by", "test"])
         #expect(replay.status == 0, "\(replay.out)\(replay.err)")
         #expect(try await eventually(timeout: 60) { try await journal.job(id: id)?.state == .delivered })
         #expect(await client.getRun(dagId: dagID, runId: runID).json?["dag_run_id"] == .string(runID))
 
         // 4. Replaying again sends the same run id: Airflow answers 409, the job ends duplicate.
-        let again = try CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--by", "test"])
+        let again = try await CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--by", "test"])
         #expect(again.status == 0, "\(again.out)\(again.err)")
         #expect(try await eventually(timeout: 60) { try await journal.job(id: id)?.state == .duplicate })
         try await d.stop()

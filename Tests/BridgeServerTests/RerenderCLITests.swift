@@ -29,19 +29,19 @@ struct RerenderCLITests {
         let id = try #require(try await journal.jobs(matching: JobFilter(state: .dead)).first?.id)
 
         // Without --rerender: refused, and the message says what to do.
-        let plain = try CLI.run(["dlq", "replay", "\(id)", "--store", dir.store])
+        let plain = try await CLI.run(["dlq", "replay", "\(id)", "--store", dir.store])
         #expect(plain.status == 1)
         #expect((plain.out + plain.err).contains("--rerender"))
 
         // With the still-broken rule: the render error is reported, nothing changes.
         try Self.brokenRule.write(toFile: rules + "/r.yaml", atomically: true, encoding: .utf8)
-        let broken = try CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--rerender", "--rules", rules])
+        let broken = try await CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--rerender", "--rules", rules])
         #expect(broken.status == 1)
         #expect((broken.out + broken.err).contains("body.missing"))
 
         // With the fixed rule: replayed with the deterministic run id and the new conf.
         try Self.fixedRule.write(toFile: rules + "/r.yaml", atomically: true, encoding: .utf8)
-        let fixed = try CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--rerender", "--rules", rules, "--json"])
+        let fixed = try await CLI.run(["dlq", "replay", "\(id)", "--store", dir.store, "--rerender", "--rules", rules, "--json"])
         #expect(fixed.status == 0, "\(fixed.err)")
         let job = try #require(try await journal.job(id: id))
         #expect(job.state == .pending)
@@ -50,7 +50,7 @@ struct RerenderCLITests {
         #expect(job.job.dagRunId == "ingest__ev-9")
     }
 
-    @Test func configCheckValidatesConfigAndRulesTogether() throws {
+    @Test func configCheckValidatesConfigAndRulesTogether() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         try FileManager.default.createDirectory(atPath: dir.path + "/rules", withIntermediateDirectories: true)
@@ -71,7 +71,7 @@ struct RerenderCLITests {
             - name: github
               verify: { type: github, secret: "${env:DAGBRIDGE_TEST_UNSET_SECRET}" }
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let bad = try CLI.run(["config", "check", "--config", config])
+        let bad = try await CLI.run(["config", "check", "--config", config])
         #expect(bad.status == 1)
         #expect(bad.err.contains("environment variable DAGBRIDGE_TEST_UNSET_SECRET is not set"))
         #expect(bad.err.contains("dagbridge.yaml:8:"))
@@ -86,7 +86,7 @@ struct RerenderCLITests {
             - name: github
               verify: { type: none }
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let rulesBad = try CLI.run(["config", "check", "--config", config])
+        let rulesBad = try await CLI.run(["config", "check", "--config", config])
         #expect(rulesBad.status == 1)
         #expect(rulesBad.err.contains("unknown source 'gihub'; did you mean 'github'?"))
         #expect(rulesBad.err.contains("unknown target 'prd'; did you mean 'prod'?"))
@@ -97,11 +97,11 @@ struct RerenderCLITests {
             source: [github]
             trigger: { target: prod, dag_id: d }
         """.write(toFile: dir.path + "/rules/a.yaml", atomically: true, encoding: .utf8)
-        let good = try CLI.run(["config", "check", "--config", config])
+        let good = try await CLI.run(["config", "check", "--config", config])
         #expect(good.status == 0, "\(good.err)")
         #expect(good.out.contains("1 target(s), 1 webhook source(s), 1 rule(s)"))
 
-        let usage = try CLI.run(["config", "check", "--config", dir.path + "/nope.yaml"])
+        let usage = try await CLI.run(["config", "check", "--config", dir.path + "/nope.yaml"])
         #expect(usage.status == 2)
     }
 }

@@ -37,7 +37,7 @@ struct ServeProcessTests {
               verify: { type: github, secret: "${env:TEST_GH_SECRET}" }
         """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
 
-        let serve = try ServeProcess(
+        let serve = try await ServeProcess.start(
             dir: dir.path, port: port, env: ["TEST_ADMIN_TOKEN": Self.token, "TEST_GH_SECRET": "gh-secret"])
         defer { serve.terminate() }
         let base = serve.base

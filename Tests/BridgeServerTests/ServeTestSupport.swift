@@ -25,13 +25,13 @@ func curlPost(_ url: String, body: String, headers: [String: String]) throws -> 
 /// Polls `check` every 100 ms for up to `seconds`, sleeping with `Task.sleep`: a test that waits
 /// minutes for Airflow must not hold one of the (on this machine two) cooperative threads that
 /// every other test, and the code under test, need.
-func waitFor(_ seconds: Double, _ check: () throws -> Bool) async throws -> Bool {
+func waitFor(_ seconds: Double, _ check: () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        if try check() { return true }
+        if try await check() { return true }
         try await Task.sleep(for: .milliseconds(100))
     }
-    return try check()
+    return try await check()
 }
 
 /// Like ``waitFor(_:_:)`` but blocking, for the short waits of synchronous set-up code.
@@ -75,6 +75,11 @@ final class ServeProcess: @unchecked Sendable {  // immutable after init; the pr
             process.terminate()
             throw BridgeError(.unavailable, "dagbridge serve did not start: \(log)")
         }
+    }
+
+    /// ``init(dir:port:env:)`` on a thread of its own (start-up waits up to 15 s), off the cooperative pool.
+    static func start(dir: String, port: Int, env: [String: String]) async throws -> ServeProcess {
+        try await offPool { try ServeProcess(dir: dir, port: port, env: env) }
     }
 
     var base: String { "http://127.0.0.1:\(port)" }

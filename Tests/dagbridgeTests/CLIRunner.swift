@@ -22,8 +22,15 @@ enum CLI {
         func json() throws -> JSONValue { try JSONParser.parse(stdout) }
     }
 
-    /// Runs `dagbridge args…` in the package root and collects its output.
-    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [String: String] = [:]) throws -> Output {
+    /// Runs `dagbridge args…` in the package root and collects its output, on a thread of its own: a
+    /// test running on the cooperative pool must not hold one of its threads for a child process's life.
+    static func run(_ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [String: String] = [:]) async throws -> Output {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Output, any Error>) in
+            Thread { done.resume(with: Result { try runBlocking(args, stdin: stdin, cwd: cwd, env: env) }) }.start()
+        }
+    }
+
+    static func runBlocking(_ args: [String], stdin: String? = nil, cwd: URL? = nil, env: [String: String] = [:]) throws -> Output {
         let p = Process()
         p.executableURL = binary
         p.arguments = args

@@ -3,24 +3,24 @@ import Foundation
 import Testing
 
 @Suite struct RulesCLITests {
-    @Test func exampleRulesAreClean() throws {
-        let r = try CLI.run(["rules", "check", "--rules", "rules", "--targets", "airflow-local"])
+    @Test func exampleRulesAreClean() async throws {
+        let r = try await CLI.run(["rules", "check", "--rules", "rules", "--targets", "airflow-local"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.hasPrefix("ok: 5 rules in 5 files"))
     }
 
-    @Test func localExampleConfigChecksCleanWithTheExampleRules() throws {
+    @Test func localExampleConfigChecksCleanWithTheExampleRules() async throws {
         let env = [
             "AIRFLOW_URL": "http://127.0.0.1:28080", "AIRFLOW_USER": "admin", "AIRFLOW_PASSWORD": "admin",
             "GITHUB_WEBHOOK_SECRET": "x", "EVENTS_TOKEN": "y", "BILLING_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             "DAGBRIDGE_ADMIN_TOKEN": "0123456789abcdef0123",
         ]
-        let r = try CLI.run(["config", "check", "--config", "examples/local.yaml"], env: env)
+        let r = try await CLI.run(["config", "check", "--config", "examples/local.yaml"], env: env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("1 target(s), 4 webhook source(s), 5 rule(s)"))
     }
 
-    @Test func problemsExitOneWithPositions() throws {
+    @Test func problemsExitOneWithPositions() async throws {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         try """
@@ -31,7 +31,7 @@ import Testing
             trigger: { target: prdo, dag_id: d, conf: { x: "{{ body.x | nosuch }}" } }
             match: { body: { n: [{ numric: [">", 1] }] } }
         """.write(to: dir.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
-        let r = try CLI.run(["rules", "check", "--rules", dir.path, "--targets", "prod"])
+        let r = try await CLI.run(["rules", "check", "--rules", dir.path, "--targets", "prod"])
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
         let file = dir.appendingPathComponent("r.yaml").path
@@ -49,14 +49,14 @@ import Testing
         ["rules", "test", "--rules", "rules", "--event", "examples/events/kafka-order.json", "--kafka", "orders:x"],
         ["rules", "frobnicate"],
     ])
-    func usageErrorsExitTwo(args: [String]) throws {
-        let r = try CLI.run(args)
+    func usageErrorsExitTwo(args: [String]) async throws {
+        let r = try await CLI.run(args)
         #expect(r.status == 2, "\(args): \(r.stderr)")
         #expect(!r.stderr.isEmpty)
     }
 
-    @Test func githubPushRendersTheExactJSONShape() throws {
-        let r = try CLI.run([
+    @Test func githubPushRendersTheExactJSONShape() async throws {
+        let r = try await CLI.run([
             "rules", "test", "--rules", "rules", "--source", "github", "--event", "examples/events/github-push.json",
             "--header", "X-GitHub-Event: push", "--header", "X-GitHub-Delivery: 72d3162e-cc78", "--json",
         ])
@@ -79,8 +79,8 @@ import Testing
         #expect(out["errors"] == [])
     }
 
-    @Test func gcsCloudEventInBinaryMode() throws {
-        let r = try CLI.run([
+    @Test func gcsCloudEventInBinaryMode() async throws {
+        let r = try await CLI.run([
             "rules", "test", "--rules", "rules", "--source", "gcs-events", "--event", "examples/events/gcs-finalized.json",
             "--header", "ce-specversion: 1.0", "--header", "ce-id: 1096434104173400",
             "--header", "ce-type: google.cloud.storage.object.v1.finalized",
@@ -97,8 +97,8 @@ import Testing
         #expect(job["conf"]?["labels"] == ["team": "sales", "schema": "v3"])
     }
 
-    @Test func pubsubPushDecodesTheMessage() throws {
-        let r = try CLI.run([
+    @Test func pubsubPushDecodesTheMessage() async throws {
+        let r = try await CLI.run([
             "rules", "test", "--rules", "rules", "--source", "pubsub", "--event", "examples/events/pubsub-push.json", "--json",
         ])
         #expect(r.status == 0, "\(r.stderr)")
@@ -107,8 +107,8 @@ import Testing
         #expect(job["dag_run_id"] == "pubsub__2070443601311540")
     }
 
-    @Test func kafkaOrderAndExplainOfMisses() throws {
-        let r = try CLI.run([
+    @Test func kafkaOrderAndExplainOfMisses() async throws {
+        let r = try await CLI.run([
             "rules", "test", "--rules", "rules", "--source", "orders-kafka", "--event", "examples/events/kafka-order.json",
             "--kafka", "orders:3:42", "--key", "ord_8812", "--json", "--explain",
         ])
@@ -123,9 +123,9 @@ import Testing
         #expect(misses.contains { $0["rule"] == "github-push-main" && $0["reason"]?.stringValue?.contains("source") == true })
     }
 
-    @Test func standardWebhookFromStdin() throws {
+    @Test func standardWebhookFromStdin() async throws {
         let body = try String(contentsOf: CLI.root.appendingPathComponent("examples/events/standard-webhook.json"), encoding: .utf8)
-        let r = try CLI.run(
+        let r = try await CLI.run(
             [
                 "rules", "test", "--rules", "rules", "--source", "billing", "--event", "-", "--header",
                 "webhook-id: msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "--json",
@@ -139,7 +139,7 @@ import Testing
         #expect(job["conf"]?["amount_cents"] == 12000)
     }
 
-    @Test func renderErrorsExitOneAndAreListed() throws {
+    @Test func renderErrorsExitOneAndAreListed() async throws {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         try """
@@ -149,7 +149,7 @@ import Testing
           - name: fine
             trigger: { target: t, dag_id: d2 }
         """.write(to: dir.appendingPathComponent("r.yaml"), atomically: true, encoding: .utf8)
-        let r = try CLI.run(["rules", "test", "--rules", dir.path, "--event", "-", "--json"], stdin: #"{"y": 1}"#)
+        let r = try await CLI.run(["rules", "test", "--rules", dir.path, "--event", "-", "--json"], stdin: #"{"y": 1}"#)
         #expect(r.status == 1)
         let out = try r.json()
         #expect(out["matched"]?.arrayValue?.count == 1)
@@ -157,8 +157,8 @@ import Testing
         #expect(out["errors"]?[0]?["message"]?.stringValue?.contains("body.x") == true)
     }
 
-    @Test func humanOutputShowsTheRequest() throws {
-        let r = try CLI.run([
+    @Test func humanOutputShowsTheRequest() async throws {
+        let r = try await CLI.run([
             "rules", "test", "--rules", "rules", "--source", "github", "--event", "examples/events/github-push.json",
             "--header", "X-GitHub-Event: push", "--id", "abc",
         ])
