@@ -7,7 +7,8 @@ import BridgeCore
 /// over a value's bytes yields the hash of every prefix, so all prefix lengths
 /// in use are probed without building substrings. Suffix tables hash the bytes
 /// from the end. Comparison is by bytes, like EventBridge (no Unicode normalisation).
-struct PatternByteTable: Sendable {
+/// A class, so the matcher passes a table by reference instead of copying its ten fields.
+final class PatternByteTable: Sendable {
     static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
     @inline(__always) static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
 
@@ -20,6 +21,8 @@ struct PatternByteTable: Sendable {
     private let condList: [Int32]
     /// `lengthUsed[n]` is true when some key has `n` bytes.
     let lengthUsed: [Bool]
+    /// The key lengths in use, ascending.
+    let lengths: [Int]
     /// The longest key, or -1 when empty.
     let maxLength: Int
     /// Whether the table has no keys.
@@ -61,6 +64,7 @@ struct PatternByteTable: Sendable {
         self.condStart = condStart
         self.condList = condList
         self.lengthUsed = lengthUsed
+        lengths = lengthUsed.indices.filter { lengthUsed[$0] }
         self.maxLength = maxLength
     }
 

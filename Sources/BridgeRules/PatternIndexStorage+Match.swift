@@ -198,23 +198,26 @@ extension PatternIndexStorage {
                 }
             }
         }
-        do {
-            let n = buf.count
-            let heads = t.wildcardHeads, tails = t.wildcardTails
-            var h = PatternByteTable.seed
-            var len = 0
-            while len < min(heads.maxLength, n) {
-                h = PatternByteTable.step(h, buf[len])
-                len += 1
-                if heads.lengthUsed[len] { heads.lookup(hash: h, bytes: buf, from: 0, to: len) { check($0) } }
+        let n = buf.count
+        var h = PatternByteTable.seed
+        var i = 0
+        for length in t.wildcardHeads.lengths {
+            if length > n { break }
+            while i < length {
+                h = PatternByteTable.step(h, buf[i])
+                i &+= 1
             }
-            h = PatternByteTable.seed
-            len = 0
-            while len < min(tails.maxLength, n) {
-                h = PatternByteTable.step(h, buf[n - 1 - len])
-                len += 1
-                if tails.lengthUsed[len] { tails.lookup(hash: h, bytes: buf, from: n - len, to: n) { check($0) } }
+            t.wildcardHeads.lookup(hash: h, bytes: buf, from: 0, to: length) { check($0) }
+        }
+        h = PatternByteTable.seed
+        i = 0
+        for length in t.wildcardTails.lengths {
+            if length > n { break }
+            while i < length {
+                h = PatternByteTable.step(h, buf[n &- 1 &- i])
+                i &+= 1
             }
+            t.wildcardTails.lookup(hash: h, bytes: buf, from: n &- length, to: n) { check($0) }
         }
     }
 
@@ -240,35 +243,32 @@ extension PatternIndexStorage {
     /// One forward pass hashes every prefix length in use and the whole value; one backward pass every suffix length.
     func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
         let n = buf.count
-        let wantExact = !exact.isEmpty && n <= exact.maxLength && exact.lengthUsed[n]
-        let pmax = min(prefixes.maxLength, n)
         var h = PatternByteTable.seed
         var i = 0
-        if pmax >= 0 {
-            if prefixes.lengthUsed[0] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: 0) { hitEntry($0, s) } }
-            while i < pmax {
+        for length in prefixes.lengths {
+            if length > n { break }
+            while i < length {
                 h = PatternByteTable.step(h, buf[i])
-                i += 1
-                if prefixes.lengthUsed[i] { prefixes.lookup(hash: h, bytes: buf, from: 0, to: i) { hitEntry($0, s) } }
+                i &+= 1
             }
+            prefixes.lookup(hash: h, bytes: buf, from: 0, to: length) { hitEntry($0, s) }
         }
-        if wantExact {
+        if !exact.isEmpty, n <= exact.maxLength, exact.lengthUsed[n] {
             while i < n {
                 h = PatternByteTable.step(h, buf[i])
-                i += 1
+                i &+= 1
             }
             exact.lookup(hash: h, bytes: buf, from: 0, to: n) { hitEntry($0, s) }
         }
-        let smax = min(suffixes.maxLength, n)
-        if smax >= 0 {
-            var h = PatternByteTable.seed
-            if suffixes.lengthUsed[0] { suffixes.lookup(hash: h, bytes: buf, from: n, to: n) { hitEntry($0, s) } }
-            var len = 0
-            while len < smax {
-                h = PatternByteTable.step(h, buf[n - 1 - len])
-                len += 1
-                if suffixes.lengthUsed[len] { suffixes.lookup(hash: h, bytes: buf, from: n - len, to: n) { hitEntry($0, s) } }
+        h = PatternByteTable.seed
+        i = 0
+        for length in suffixes.lengths {
+            if length > n { break }
+            while i < length {
+                h = PatternByteTable.step(h, buf[n &- 1 &- i])
+                i &+= 1
             }
+            suffixes.lookup(hash: h, bytes: buf, from: n &- length, to: n) { hitEntry($0, s) }
         }
     }
 }

@@ -19,7 +19,12 @@ extension PatternIndexStorage {
             tape.bytes.withUnsafeBufferPointer { bytes in
                 childSlots.withUnsafeBufferPointer { slots in
                     childKeyBytes.withUnsafeBufferPointer { names in
-                        hits = walk(entries, bytes, Children(slots: slots, names: names, mask: childSlotMask), s)
+                        nodeChildStart.withUnsafeBufferPointer { childStart in
+                            nodePath.withUnsafeBufferPointer { paths in
+                                let trie = Children(slots: slots, names: names, mask: childSlotMask, childStart: childStart, nodePath: paths)
+                                hits = walk(entries, bytes, trie, s)
+                            }
+                        }
                     }
                 }
             }
@@ -51,12 +56,13 @@ extension PatternIndexStorage {
         var hits = 0
         var i = 0
         let n = entries.count
-        // Fields are read through the pointer one by one: copying whole entries costs more than the walk needs.
+        // Fields are read through the pointer one by one: copying whole entries costs more than the walk
+        // needs. Positions fit in Int32 (the tape's parent links are Int32), so arithmetic wraps unchecked.
         while i < n {
             let e = base + i
             let kind = e.pointee.kind
             if kind == .removed {
-                i += e.pointee.span
+                i &+= e.pointee.span
                 continue
             }
             var nd: Int32
@@ -68,21 +74,21 @@ extension PatternIndexStorage {
                 let pn = Int(node[parent])
                 u = under[parent]
                 if e.pointee.keyLength < 0 {
-                    nd = Int32(pn)
+                    nd = Int32(truncatingIfNeeded: pn)
                     // Elements of an array holding objects: conditions met here may need array consistency.
-                    if !u, base[parent].holdsContainers, nodeChildStart[pn] != nodeChildStart[pn + 1] { u = true }
+                    if !u, base[parent].holdsContainers, children.childStart[pn] != children.childStart[pn &+ 1] { u = true }
                 } else {
                     nd = child(of: pn, e, bytes, children)
                 }
             }
             if nd < 0 {
-                i += e.pointee.span
+                i &+= e.pointee.span
                 continue
             }
             switch kind {
             case .object:
-                if nodeChildStart[Int(nd)] == nodeChildStart[Int(nd) + 1] {
-                    i += e.pointee.span
+                if children.childStart[Int(nd)] == children.childStart[Int(nd) &+ 1] {
+                    i &+= e.pointee.span
                     continue
                 }
                 node[i] = nd
@@ -91,25 +97,28 @@ extension PatternIndexStorage {
                 node[i] = nd
                 under[i] = u
             default:
-                let p = Int(nodePath[Int(nd)])
+                let p = Int(children.nodePath[Int(nd)])
                 if p >= 0 {
                     node[i] = nd
                     if u { s.pathArrayMark[p] = s.epoch }
-                    s.tapeHits[hits] = Int32(i)
-                    hits += 1
+                    s.tapeHits[hits] = Int32(truncatingIfNeeded: i)
+                    hits &+= 1
                     leaf(p, e, bytes, s)
                 }
             }
-            i += 1
+            i &+= 1
         }
         return hits
     }
 
-    /// ``childSlots`` and the names they point into, held for one walk.
+    /// The trie's tables (``childSlots`` and the names they point into, child ranges, paths), held for one walk.
     struct Children {
         let slots: UnsafeBufferPointer<ChildSlot>
         let names: UnsafeBufferPointer<UInt8>
         let mask: UInt32
+        /// ``nodeChildStart`` and ``nodePath``.
+        let childStart: UnsafeBufferPointer<Int32>
+        let nodePath: UnsafeBufferPointer<Int32>
     }
 
     /// The trie child of `node` named by the member name of `e`, or -1.
@@ -124,7 +133,7 @@ extension PatternIndexStorage {
                JSONTape.bytesEqual(children.names.baseAddress! + Int(slot.nameStart), bytes.baseAddress! + Int(e.pointee.keyStart), length) {
                 return slot.child
             }
-            i = (i + 1) & Int(children.mask)
+            i = (i &+ 1) & Int(children.mask)
         }
         // `JSONObject` compares names as `String`s (canonical equivalence), which only differs from bytes beyond ASCII.
         if e.pointee.keyASCII && !childKeysNonASCII { return -1 }

@@ -62,9 +62,10 @@ struct ClassificationTests {
         #expect(r.outcome == .retry(retryAfter: nil))
         #expect(r.reason == "timeout after 1s on target 'prod' (the request may have reached Airflow); will retry", "\(r.reason)")
         #expect(r.httpStatus == nil)
-        // The outcome shows the 1 s timeout fired (the server answers 200 after 3 s); the duration is
-        // recorded, with room for a loaded CI machine.
-        #expect(r.duration >= 0.9 && r.duration < 10)
+        // The outcome shows the 1 s timeout fired (the server answers 200 after 3 s, which would be a
+        // success); the duration recorded covers at least that second. No upper bound: it also holds
+        // the wait for this task to resume, which a loaded CI machine can stretch by seconds.
+        #expect(r.duration >= 0.9)
     }
 
     @Test func connectionResetIsRetry() async throws {

@@ -75,11 +75,13 @@ final class FakeServer: Sendable {
         p.standardError = FileHandle.nullDevice
         try p.run()
         let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
+        while true {
+            // Checked once more after the deadline: a task resumed late must not give up on a server that started.
+            let late = ContinuousClock.now >= deadline
             if let t = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(t) {
                 return FakeServer(port: port, process: p, stdin: stdin, dir: dir)
             }
-            if !p.isRunning { break }
+            if late || !p.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         p.terminate()

@@ -29,8 +29,9 @@ struct HTTPClientFailureTests {
         defer { client.shutdown() }
         let error = await expectHTTPError { try await client.execute(HTTPRequest(url: server.url("/delay?ms=3000"))) }
         #expect(error?.code == .timeout)
-        // A request with its own longer timeout is not cut by the default.
-        let response = try await client.execute(HTTPRequest(url: server.url("/delay?ms=400"), timeout: 5))
+        // A request with its own longer timeout is not cut by the default (30 s: the shared stub
+        // server can be slow to answer while the whole suite loads the machine).
+        let response = try await client.execute(HTTPRequest(url: server.url("/delay?ms=400"), timeout: 30))
         #expect(response.text == "done")
     }
 

@@ -5,7 +5,7 @@ import Testing
 /// The admin API and `dagbridge dlq --server` against a real `dagbridge serve` process and the
 /// recording target: dead letters from a missing DAG and from a render error, inspected per event,
 /// fixed by a rules reload and replayed in bulk (re-rendered); dispatch metrics; bad requests.
-@Suite("admin API and dlq --server (real process)", .serialized, .timeLimit(.minutes(3)))
+@Suite("admin API and dlq --server (real process)", .serialized, .onTestThreads, .timeLimit(.minutes(3)))
 struct AdminAPIProcessTests {
     static let token = "admin-token-0123456789"
 

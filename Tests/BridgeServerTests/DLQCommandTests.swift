@@ -44,7 +44,7 @@ struct CLI {
     }
 }
 
-@Suite("dagbridge dlq (the built binary on a real store file)", .serialized)
+@Suite("dagbridge dlq (the built binary on a real store file)", .serialized, .onTestThreads)
 struct DLQCommandTests {
     /// A store with three dead jobs (prod/build, dev/build, prod/deploy) and one pending job.
     func makeStore(_ dir: TempDir) async throws -> [Int64] {

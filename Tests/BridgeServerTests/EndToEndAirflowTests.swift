@@ -17,7 +17,7 @@ func airflow3Reader(_ url: String, _ http: HTTPClient) throws -> AirflowClient {
 /// scripts/airflow-testbed.sh): signed webhooks become DAG runs that are read back from Airflow.
 /// Skipped with `DAGBRIDGE_AIRFLOW_TESTS=0`.
 @Suite(
-    "End to end: dagbridge serve → real Airflow", .serialized,
+    "End to end: dagbridge serve → real Airflow", .serialized, .onTestThreads,
     .enabled(if: ProcessInfo.processInfo.environment["DAGBRIDGE_AIRFLOW_TESTS"] != "0", "real-Airflow tests disabled by DAGBRIDGE_AIRFLOW_TESTS=0"))
 struct EndToEndAirflowTests {
     static let adminToken = "e2e-admin-token-0123456789"

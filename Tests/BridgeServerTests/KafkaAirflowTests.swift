@@ -8,7 +8,7 @@ import Testing
 /// (librdkafka 2.16 on `LD_LIBRARY_PATH`, see ``KafkaBroker``) and real Apache Airflow 3 as the
 /// target; every run is read back from Airflow. Skipped with `DAGBRIDGE_AIRFLOW_TESTS=0`.
 @Suite(
-    "Kafka → dagbridge serve → real Airflow 3", .serialized,
+    "Kafka → dagbridge serve → real Airflow 3", .serialized, .onTestThreads,
     .enabled(if: ProcessInfo.processInfo.environment["DAGBRIDGE_AIRFLOW_TESTS"] != "0", "real-Airflow tests disabled by DAGBRIDGE_AIRFLOW_TESTS=0"))
 struct KafkaAirflowTests {
     static func writeConfig(dir: String, port: Int, broker: String, airflow: String) throws -> String {

@@ -6,7 +6,7 @@ import Testing
 /// processes running with librdkafka 2.16 on `LD_LIBRARY_PATH` (Debian's 2.0.2 cannot talk to
 /// Tansu), delivering to a ``RecordingTarget``. Messages are produced with the testbed's
 /// confluent-kafka. Skips, with the reason printed, only when the testbed cannot be installed.
-@Suite("Kafka source against a real broker", .serialized, .timeLimit(.minutes(3)))
+@Suite("Kafka source against a real broker", .serialized, .onTestThreads, .timeLimit(.minutes(3)))
 struct KafkaBrokerTests {
     static let token = "kafka-broker-tests-admin-token"
     static let metricLabels = #"source="orders",topic="orders""#
@@ -44,13 +44,14 @@ struct KafkaBrokerTests {
         let dir: TempDir
         let target: RecordingTarget
 
-        static func start() async throws -> Scene? {
+        /// - Parameter targetOptions: options of the recording target (`["--delay", "0.01"]`).
+        static func start(targetOptions: [String] = []) async throws -> Scene? {
             guard let broker = try await KafkaBroker.start() else { return nil }
             do {
                 try await broker.createTopic("orders", partitions: 4)
                 let dir = try TempDir()
                 do {
-                    return Scene(broker: broker, dir: dir, target: try RecordingTarget(dir: dir.path))
+                    return Scene(broker: broker, dir: dir, target: try RecordingTarget(dir: dir.path, options: targetOptions))
                 } catch {
                     dir.cleanup()
                     throw error
@@ -108,7 +109,10 @@ struct KafkaBrokerTests {
 
     @Test("Two processes in one group split the partitions; kill -9 one: the other takes over, every run created exactly once")
     func groupTakeover() async throws {
-        guard let scene = try await Scene.start() else { return }
+        // Runs take 10 ms at the target (at most 400/s per process), so B surely dies with a backlog
+        // in its journal even when this test's polls come late on a loaded machine: B alone needs
+        // 7.5 s for its 3,000, and it is killed once 1,000 runs exist.
+        guard let scene = try await Scene.start(targetOptions: ["--delay", "0.01"]) else { return }
         defer { scene.stop() }
         let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         let portA = KafkaBroker.freePort(24_500..<25_000)
@@ -147,7 +151,7 @@ struct KafkaBrokerTests {
         let committed = try await broker.waitForCommitted([3000, 3000, 3000, 3000], seconds: 60)
         #expect(committed == [3000, 3000, 3000, 3000], "A committed every partition to the end")
         let afterKill = Self.runIDs(6000..<12_000).filter { id in partitionsB.contains { id.hasPrefix("paid__orders-\($0)-") } }
-        #expect(try await waitFor(30) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
+        #expect(try await waitFor(90) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
         // Once A has delivered its journal, what is still missing is what B journaled before it
         // died: it waits in B's journal file, read here with the CLI.
         func waitingInB() async throws -> Set<String> {
@@ -162,7 +166,7 @@ struct KafkaBrokerTests {
         let waiting = try await waitingInB()
         #expect(!waiting.isEmpty, "B died with jobs in its journal")
         var missing: Set<String> = []
-        let accounted = try await waitFor(60) {
+        let accounted = try await waitFor(90) {
             missing = Self.runIDs(0..<12_000).subtracting(target.created())
             return missing.isSubset(of: waiting)
         }

@@ -81,7 +81,7 @@ struct AirflowTestbed {
 }
 
 @Suite(
-    "Real Airflow 3: dead job, DAG added, dlq replay delivers, replay again is duplicate", .serialized,
+    "Real Airflow 3: dead job, DAG added, dlq replay delivers, replay again is duplicate", .serialized, .onTestThreads,
     .enabled(if: FileManager.default.fileExists(atPath: AirflowTestbed.script), "needs scripts/airflow-testbed.sh"))
 struct RealAirflowTests {
     @Test(.timeLimit(.minutes(10)))

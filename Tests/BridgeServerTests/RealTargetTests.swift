@@ -7,7 +7,7 @@ import Foundation
 import Testing
 
 /// The dispatcher with the real Airflow client over libcurl, against `scripts/recording-target.py`.
-@Suite("Delivery over real HTTP to a recording target", .serialized)
+@Suite("Delivery over real HTTP to a recording target", .serialized, .onTestThreads)
 struct RealTargetTests {
     func targets(url: String, http: HTTPClient, timeout: Double, maxInFlight: Int, retry: RetryPolicy) throws -> [DispatchTarget] {
         let config = TargetConfig(name: "prod", url: url, api: .v2, timeout: timeout, maxInFlight: maxInFlight, retry: retry)

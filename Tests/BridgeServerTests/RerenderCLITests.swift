@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `dlq replay --rerender` and `config check`, through the built binary on real files.
-@Suite("dlq replay --rerender and config check (built binary)", .serialized)
+@Suite("dlq replay --rerender and config check (built binary)", .serialized, .onTestThreads)
 struct RerenderCLITests {
     static let brokenRule = """
         rules:

@@ -7,7 +7,7 @@ import Testing
 /// `dagbridge serve` as a real process: a signed webhook is journaled, answered 202 and delivered
 /// to a recording target; health, readiness, metrics, the admin token, SIGHUP reload and a
 /// graceful SIGTERM. Uses the libcurl client of the test suite's own module for requests.
-@Suite("dagbridge serve (real process)", .serialized, .timeLimit(.minutes(2)))
+@Suite("dagbridge serve (real process)", .serialized, .onTestThreads, .timeLimit(.minutes(2)))
 struct ServeProcessTests {
     static let token = "0123456789abcdef-admin"
 
