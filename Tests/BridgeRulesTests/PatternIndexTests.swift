@@ -269,6 +269,22 @@ struct PatternIndexTests {
         }
     }
 
+    /// A rule naming a plain ASCII "K" matches a member named KELVIN SIGN (equal as a String), also
+    /// when no rule name is beyond ASCII: the tape walk then still compares a non-ASCII member name
+    /// as a String after its hash finds nothing.
+    @Test func asciiRuleNameFindsACanonicallyEqualMemberName() throws {
+        let ps = try [#"{"body":{"K":[1]}}"#, #"{"body":{"k":[1]}}"#].map(pattern)
+        let index = PatternIndex(ps)
+        for text in [#"{"body":{"\u212A":1}}"#, #"{"body":{"a":0,"\u212A":1,"z":2}}"#, #"{"body":{"K":1}}"#, #"{"body":{"\u212A":2}}"#] {
+            let parsed = try JSONParser.parse(text)
+            let expected = ps.indices.filter { ps[$0].matches(parsed) }
+            #expect(index.matches(JSONTape(parsed)) == expected, "\(text)")
+            #expect(try index.matches(JSONTape(rawDocument: Array(text.utf8))) == expected, "\(text)")
+            #expect(try index.matches(rawBody: Array(JSONWriterBody.bodyText(text).utf8), envelopeBase: JSONObject()) == expected, "\(text)")
+        }
+        #expect(index.matches(JSONTape(try JSONParser.parse(#"{"body":{"\u212A":1}}"#))) == [0])
+    }
+
     /// `equals-ignore-case` (exact, prefix, suffix) on short ASCII values (lower-cased as bytes), values
     /// beyond ASCII and values longer than the byte path takes (both lower-cased as `String`s).
     @Test func ignoreCaseOnAllKindsOfValues() throws {

@@ -151,7 +151,7 @@ struct KafkaBrokerTests {
         let committed = try await broker.waitForCommitted([3000, 3000, 3000, 3000], seconds: 60)
         #expect(committed == [3000, 3000, 3000, 3000], "A committed every partition to the end")
         let afterKill = Self.runIDs(6000..<12_000).filter { id in partitionsB.contains { id.hasPrefix("paid__orders-\($0)-") } }
-        #expect(try await waitFor(90) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
+        #expect(try await waitFor(60) { afterKill.isSubset(of: Set(target.created())) }, "A created the runs of B's partitions produced after the kill")
         // Once A has delivered its journal, what is still missing is what B journaled before it
         // died: it waits in B's journal file, read here with the CLI.
         func waitingInB() async throws -> Set<String> {
@@ -166,7 +166,7 @@ struct KafkaBrokerTests {
         let waiting = try await waitingInB()
         #expect(!waiting.isEmpty, "B died with jobs in its journal")
         var missing: Set<String> = []
-        let accounted = try await waitFor(90) {
+        let accounted = try await waitFor(60) {
             missing = Self.runIDs(0..<12_000).subtracting(target.created())
             return missing.isSubset(of: waiting)
         }
