@@ -108,19 +108,9 @@ final class JSONKeyFilterNodes: Sendable {
             for i in lo..<hi {
                 let s = nameStart[i], e = nameStart[i + 1]
                 guard e - s == key.count else { continue }
-                if key.count == 0 || memcmpEqual(all.baseAddress! + s, key.baseAddress!, key.count) { return childNode[i] }
+                if key.count == 0 || JSONTape.bytesEqual(all.baseAddress! + s, key.baseAddress!, key.count) { return childNode[i] }
             }
             return nil
         }
     }
-}
-
-@inline(__always)
-private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-    var i = 0
-    while i < n {
-        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-        i += 1
-    }
-    return true
 }

@@ -576,8 +576,7 @@ extension JSONTape {
     /// Whether `n` bytes at `a` and `b` are equal, compared eight (or four) at a time: what lookups of
     /// short names and values in tables use after their hashes agree.
     @inlinable @inline(__always)
-    public static func bytesEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    public static func bytesEqual(_ ra: UnsafeRawPointer, _ rb: UnsafeRawPointer, _ n: Int) -> Bool {
         if n >= 8 {
             var k = 0
             while k + 8 <= n {
@@ -593,7 +592,7 @@ extension JSONTape {
         }
         var k = 0
         while k < n {
-            if a[k] != b[k] { return false }
+            if ra.load(fromByteOffset: k, as: UInt8.self) != rb.load(fromByteOffset: k, as: UInt8.self) { return false }
             k += 1
         }
         return true

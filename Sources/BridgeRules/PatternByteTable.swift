@@ -70,6 +70,42 @@ final class PatternByteTable: Sendable {
 
     @inline(__always) static func mix(_ h: UInt64) -> UInt64 { h ^ (h >> 29) ^ (h >> 47) }
 
+    /// Calls `body` with each condition id of every key that `buf` starts with, shortest first, and
+    /// returns the hash of the first `consumed` bytes (the longest length in use that fits), for a
+    /// caller that goes on hashing the whole value.
+    @inline(__always) @discardableResult
+    func forEachPrefix(of buf: UnsafeBufferPointer<UInt8>, _ body: (Int32) -> Void) -> (hash: UInt64, consumed: Int) {
+        let n = buf.count
+        var h = PatternByteTable.seed
+        var i = 0
+        for length in lengths {
+            if length > n { break }
+            while i < length {
+                h = PatternByteTable.step(h, buf[i])
+                i &+= 1
+            }
+            lookup(hash: h, bytes: buf, from: 0, to: length, body)
+        }
+        return (h, i)
+    }
+
+    /// Calls `body` with each condition id of every key that `buf` ends with, shortest first (keys
+    /// of a table built `reversed`).
+    @inline(__always)
+    func forEachSuffix(of buf: UnsafeBufferPointer<UInt8>, _ body: (Int32) -> Void) {
+        let n = buf.count
+        var h = PatternByteTable.seed
+        var i = 0
+        for length in lengths {
+            if length > n { break }
+            while i < length {
+                h = PatternByteTable.step(h, buf[n &- 1 &- i])
+                i &+= 1
+            }
+            lookup(hash: h, bytes: buf, from: n &- length, to: n, body)
+        }
+    }
+
     /// Calls `body` with each condition id of the key whose hash is `h` and whose bytes equal `bytes[from..<to]`.
     @inline(__always)
     func lookup(hash h: UInt64, bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int, _ body: (Int32) -> Void) {

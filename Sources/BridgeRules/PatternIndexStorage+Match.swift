@@ -198,27 +198,8 @@ extension PatternIndexStorage {
                 }
             }
         }
-        let n = buf.count
-        var h = PatternByteTable.seed
-        var i = 0
-        for length in t.wildcardHeads.lengths {
-            if length > n { break }
-            while i < length {
-                h = PatternByteTable.step(h, buf[i])
-                i &+= 1
-            }
-            t.wildcardHeads.lookup(hash: h, bytes: buf, from: 0, to: length) { check($0) }
-        }
-        h = PatternByteTable.seed
-        i = 0
-        for length in t.wildcardTails.lengths {
-            if length > n { break }
-            while i < length {
-                h = PatternByteTable.step(h, buf[n &- 1 &- i])
-                i &+= 1
-            }
-            t.wildcardTails.lookup(hash: h, bytes: buf, from: n &- length, to: n) { check($0) }
-        }
+        t.wildcardHeads.forEachPrefix(of: buf) { check($0) }
+        t.wildcardTails.forEachSuffix(of: buf) { check($0) }
     }
 
     @inline(__always)
@@ -243,16 +224,7 @@ extension PatternIndexStorage {
     /// One forward pass hashes every prefix length in use and the whole value; one backward pass every suffix length.
     func probe(_ buf: UnsafeBufferPointer<UInt8>, _ exact: PatternByteTable, _ prefixes: PatternByteTable, _ suffixes: PatternByteTable, _ s: PatternScratch) {
         let n = buf.count
-        var h = PatternByteTable.seed
-        var i = 0
-        for length in prefixes.lengths {
-            if length > n { break }
-            while i < length {
-                h = PatternByteTable.step(h, buf[i])
-                i &+= 1
-            }
-            prefixes.lookup(hash: h, bytes: buf, from: 0, to: length) { hitEntry($0, s) }
-        }
+        var (h, i) = prefixes.forEachPrefix(of: buf) { hitEntry($0, s) }
         if !exact.isEmpty, n <= exact.maxLength, exact.lengthUsed[n] {
             while i < n {
                 h = PatternByteTable.step(h, buf[i])
@@ -260,15 +232,6 @@ extension PatternIndexStorage {
             }
             exact.lookup(hash: h, bytes: buf, from: 0, to: n) { hitEntry($0, s) }
         }
-        h = PatternByteTable.seed
-        i = 0
-        for length in suffixes.lengths {
-            if length > n { break }
-            while i < length {
-                h = PatternByteTable.step(h, buf[n &- 1 &- i])
-                i &+= 1
-            }
-            suffixes.lookup(hash: h, bytes: buf, from: n &- length, to: n) { hitEntry($0, s) }
-        }
+        suffixes.forEachSuffix(of: buf) { hitEntry($0, s) }
     }
 }
