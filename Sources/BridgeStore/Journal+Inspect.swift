@@ -92,8 +92,16 @@ extension StoredEvent {
 }
 
 extension Journal {
-    /// Frames in the WAL now (`PRAGMA wal_checkpoint(PASSIVE)` on the writer), for tests.
+    /// Frames in the WAL now (`PRAGMA wal_checkpoint(PASSIVE)` on the writer), for tests. SQLite
+    /// answers -1 while the background ``Checkpointer`` runs its own checkpoint (SQLITE_BUSY): that
+    /// is asked again, for up to 5 s, rather than reported as the frame count.
     func walFrames() async throws -> Int {
-        try await pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] ?? -1 }
+        var frames = -1
+        for _ in 0..<100 {
+            frames = try await pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[1] ?? -1 }
+            if frames >= 0 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return frames
     }
 }
