@@ -57,6 +57,17 @@ public final class Journal: JobStore {
         }
         do {
             pool = try DatabasePool(path: config.path, configuration: c)
+            // GRDB switches the writer to `synchronous = NORMAL` when it turns WAL on, after
+            // `prepareDatabase` ran; set the configured mode again on the one writer connection
+            // and read it back, so `full` really syncs every commit.
+            let level = config.durability == .full ? 2 : 1
+            let applied = try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(sync)")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            }
+            guard applied == level else {
+                throw BridgeError(.io, "SQLite kept synchronous = \(applied ?? -1) on the store; wanted \(sync)")
+            }
             try Journal.migrator.migrate(pool)
         } catch {
             throw BridgeError(.io, "cannot open the store '\(config.path)' (check the path and its permissions)", cause: error)
@@ -267,6 +278,12 @@ public final class Journal: JobStore {
 
     /// Counters of the group-commit writer.
     public var writerStats: WriterStats { writer.stats }
+
+    /// SQLite's `synchronous` level on the writer connection, the one that commits
+    /// (2 = FULL, 1 = NORMAL).
+    @_spi(Testing) public func writerSynchronous() async throws -> Int {
+        try await writer.submit { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
 
     // MARK: Encoding helpers
 

@@ -32,6 +32,17 @@ struct JournalTests {
         #expect(reopened.queueDepth == 2)
     }
 
+    @Test("the writer connection commits with the configured synchronous level (GRDB's WAL setup must not lower FULL to NORMAL)",
+        arguments: StoreConfig.Durability.allCases)
+    func writerSynchronousLevel(durability: StoreConfig.Durability) async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let journal = try Journal(path: dir.store, durability: durability)
+        #expect(try await journal.writerSynchronous() == (durability == .full ? 2 : 1))
+        _ = try await journal.enqueue(event: makeEvent("s-1"), jobs: [makeJob("build__s-1")])
+        #expect(try await journal.writerSynchronous() == (durability == .full ? 2 : 1))
+    }
+
     @Test("256 concurrent producers are group-committed: every row is there, transactions carry many events")
     func groupCommit() async throws {
         let dir = try TempDir()
