@@ -26,6 +26,7 @@ var package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // C shims: only the wrapper module imports them.
@@ -80,6 +81,7 @@ var package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "dagbridge", dependencies: [
             "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore", "BridgeServer",

@@ -32,19 +32,32 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            var members = Array(object.members)
-            if sortedKeys { members.sort { $0.0 < $1.0 } }
-            for (n, (k, v)) in members.enumerated() {
-                if n > 0 { out.append(UInt8(ascii: ",")) }
-                if pretty { newline(&out, indent + 1) }
-                writeString(k, into: &out)
-                out.append(UInt8(ascii: ":"))
-                if pretty { out.append(UInt8(ascii: " ")) }
-                write(v, into: &out, pretty: pretty, sortedKeys: sortedKeys, indent: indent + 1)
+            let keys = object.keys
+            let values = object.values
+            if sortedKeys {
+                let order = keys.indices.sorted { keys[$0] < keys[$1] }
+                for (n, i) in order.enumerated() {
+                    writeMember(keys[i], values[i], first: n == 0, into: &out, pretty: pretty, sortedKeys: true, indent: indent)
+                }
+            } else {
+                for i in keys.indices {
+                    writeMember(keys[i], values[i], first: i == 0, into: &out, pretty: pretty, sortedKeys: false, indent: indent)
+                }
             }
             if pretty, !object.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    private static func writeMember(
+        _ key: String, _ value: JSONValue, first: Bool, into out: inout [UInt8], pretty: Bool, sortedKeys: Bool, indent: Int
+    ) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        if pretty { newline(&out, indent + 1) }
+        writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        if pretty { out.append(UInt8(ascii: " ")) }
+        write(value, into: &out, pretty: pretty, sortedKeys: sortedKeys, indent: indent + 1)
     }
 
     private static func newline(_ out: inout [UInt8], _ level: Int) {
@@ -63,19 +76,42 @@ public enum JSONWriter {
 
     /// Appends `s` as a quoted, escaped JSON string.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { writeString(utf8: $0, into: &out) }
+    }
+
+    /// Appends the UTF-8 text `bytes` as a quoted, escaped JSON string. Runs that need no escape
+    /// (everything but `"`, `\` and control bytes) are copied in one append each.
+    public static func writeString(utf8 bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20:
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
+        var start = 0
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                i += 1
+                continue
             }
+            if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+            out.append(0x5C)
+            switch b {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            default:
+                out.append(UInt8(ascii: "u"))
+                out.append(0x30)
+                out.append(0x30)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+            }
+            i += 1
+            start = i
         }
+        if n > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<n])) }
         out.append(UInt8(ascii: "\""))
     }
 }

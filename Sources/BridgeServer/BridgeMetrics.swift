@@ -1,4 +1,5 @@
 public import Prometheus
+import Synchronization
 
 /// The service's Prometheus metrics, on one registry that `GET /metrics` renders.
 ///
@@ -6,8 +7,49 @@ public import Prometheus
 public final class BridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
 
+    /// Which series a cached handle belongs to: the metric and its label values, in order.
+    private struct SeriesKey: Hashable {
+        var metric: Metric
+        var labels: [String]
+    }
+
+    private enum Metric: Hashable {
+        case received, rejected, matched, jobsCreated, renderErrors, jobs, dispatchDuration, webhookDuration, queue, dlq, breaker
+    }
+
+    /// Handles already registered. The registry's `make…` calls build the metric's name, check its
+    /// help text and take the registry's lock each time; on the request path a dictionary lookup
+    /// under this lock replaces that.
+    private let counters = Mutex<[SeriesKey: Counter]>([:])
+    private let histograms = Mutex<[SeriesKey: DurationHistogram]>([:])
+    private let gauges = Mutex<[SeriesKey: Gauge]>([:])
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+    }
+
+    private func counter(_ metric: Metric, _ labels: [String], make: () -> Counter) -> Counter {
+        let key = SeriesKey(metric: metric, labels: labels)
+        if let c = counters.withLock({ $0[key] }) { return c }
+        let c = make()
+        counters.withLock { $0[key] = c }
+        return c
+    }
+
+    private func histogram(_ metric: Metric, _ labels: [String], make: () -> DurationHistogram) -> DurationHistogram {
+        let key = SeriesKey(metric: metric, labels: labels)
+        if let h = histograms.withLock({ $0[key] }) { return h }
+        let h = make()
+        histograms.withLock { $0[key] = h }
+        return h
+    }
+
+    private func gauge(_ metric: Metric, _ labels: [String], make: () -> Gauge) -> Gauge {
+        let key = SeriesKey(metric: metric, labels: labels)
+        if let g = gauges.withLock({ $0[key] }) { return g }
+        let g = make()
+        gauges.withLock { $0[key] = g }
+        return g
     }
 
     static let latencyBuckets: [Duration] = [
@@ -23,47 +65,65 @@ public final class BridgeMetrics: Sendable {
 
     /// A delivery arrived on a source.
     public func eventReceived(source: String) {
-        registry.makeCounter(descriptor: d("events_received", "total", "Webhook deliveries and Kafka messages received"), labels: [("source", source)]).increment()
+        counter(.received, [source]) {
+            registry.makeCounter(descriptor: d("events_received", "total", "Webhook deliveries and Kafka messages received"), labels: [("source", source)])
+        }.increment()
     }
 
     /// A delivery was refused (`signature`, `too_large`, `media_type`, `malformed`, `unavailable`, `unknown_source`).
     public func eventRejected(source: String, reason: String) {
-        registry.makeCounter(descriptor: d("events_rejected", "total", "Deliveries refused, by reason"), labels: [("source", source), ("reason", reason)]).increment()
+        counter(.rejected, [source, reason]) {
+            registry.makeCounter(descriptor: d("events_rejected", "total", "Deliveries refused, by reason"), labels: [("source", source), ("reason", reason)])
+        }.increment()
     }
 
     /// An event matched at least one rule.
     public func eventMatched(source: String, jobs: Int) {
-        registry.makeCounter(descriptor: d("events_matched", "total", "Events that matched at least one rule"), labels: [("source", source)]).increment()
-        registry.makeCounter(descriptor: d("jobs_created", "total", "Trigger jobs journaled"), labels: [("source", source)]).increment(by: Int64(jobs))
+        counter(.matched, [source]) {
+            registry.makeCounter(descriptor: d("events_matched", "total", "Events that matched at least one rule"), labels: [("source", source)])
+        }.increment()
+        counter(.jobsCreated, [source]) {
+            registry.makeCounter(descriptor: d("jobs_created", "total", "Trigger jobs journaled"), labels: [("source", source)])
+        }.increment(by: Int64(jobs))
     }
 
     /// A matched rule could not render its trigger (the job goes to the DLQ).
     public func renderFailed(rule: String) {
-        registry.makeCounter(descriptor: d("render_errors", "total", "Matched rules whose trigger could not be rendered"), labels: [("rule", rule)]).increment()
+        counter(.renderErrors, [rule]) {
+            registry.makeCounter(descriptor: d("render_errors", "total", "Matched rules whose trigger could not be rendered"), labels: [("rule", rule)])
+        }.increment()
     }
 
     /// One dispatch attempt finished (`delivered`, `duplicate`, `retry`, `dead`).
     public func jobOutcome(target: String, outcome: String, seconds: Double) {
-        registry.makeCounter(descriptor: d("jobs", "total", "Dispatch attempts by target and outcome"), labels: [("target", target), ("outcome", outcome)]).increment()
-        registry.makeDurationHistogram(descriptor: d("dispatch_duration", "seconds", "Time of one trigger request to Airflow"), labels: [("target", target)], buckets: Self.latencyBuckets)
-            .record(.nanoseconds(Int64(seconds * 1e9)))
+        counter(.jobs, [target, outcome]) {
+            registry.makeCounter(descriptor: d("jobs", "total", "Dispatch attempts by target and outcome"), labels: [("target", target), ("outcome", outcome)])
+        }.increment()
+        histogram(.dispatchDuration, [target]) {
+            registry.makeDurationHistogram(
+                descriptor: d("dispatch_duration", "seconds", "Time of one trigger request to Airflow"), labels: [("target", target)], buckets: Self.latencyBuckets)
+        }.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// Time to answer one webhook request.
     public func webhookLatency(source: String, seconds: Double) {
-        registry.makeDurationHistogram(descriptor: d("webhook_request_duration", "seconds", "Time to answer one webhook request"), labels: [("source", source)], buckets: Self.latencyBuckets)
-            .record(.nanoseconds(Int64(seconds * 1e9)))
+        histogram(.webhookDuration, [source]) {
+            registry.makeDurationHistogram(
+                descriptor: d("webhook_request_duration", "seconds", "Time to answer one webhook request"), labels: [("source", source)], buckets: Self.latencyBuckets)
+        }.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 
     /// Jobs waiting (due or retrying) and dead jobs.
     public func queue(depth: Int, dlq: Int) {
-        registry.makeGauge(descriptor: d("queue", "depth", "Jobs due or waiting to retry")).set(Double(depth))
-        registry.makeGauge(descriptor: d("dlq", "size", "Dead jobs in the dead-letter queue")).set(Double(dlq))
+        gauge(.queue, []) { registry.makeGauge(descriptor: d("queue", "depth", "Jobs due or waiting to retry")) }.set(Double(depth))
+        gauge(.dlq, []) { registry.makeGauge(descriptor: d("dlq", "size", "Dead jobs in the dead-letter queue")) }.set(Double(dlq))
     }
 
     /// Breaker state of a target: 0 closed, 1 half-open, 2 open.
     public func breaker(target: String, state: Int) {
-        registry.makeGauge(descriptor: d("breaker", "state", "Circuit breaker: 0 closed, 1 half-open, 2 open"), labels: [("target", target)]).set(Double(state))
+        gauge(.breaker, [target]) {
+            registry.makeGauge(descriptor: d("breaker", "state", "Circuit breaker: 0 closed, 1 half-open, 2 open"), labels: [("target", target)])
+        }.set(Double(state))
     }
 
     /// The Prometheus text exposition of every metric.

@@ -210,19 +210,22 @@ extension Dispatcher {
                 return outcome
             }
             if recorded { options.onAttempt?(target.name, outcome, now.timeIntervalSince(started)) }
-            var meta: Logger.Metadata = [
-                "job": "\(job.id)", "rule": "\(job.job.rule)", "dag_id": "\(job.job.dagId)", "dag_run_id": "\(job.job.dagRunId)",
-                "outcome": "\(outcome)",
-            ]
+            // The metadata is built only for a line the log level lets through.
+            func meta(_ reason: String? = nil) -> Logger.Metadata {
+                var m: Logger.Metadata = [
+                    "job": "\(job.id)", "rule": "\(job.job.rule)", "dag_id": "\(job.job.dagId)", "dag_run_id": "\(job.job.dagRunId)",
+                    "outcome": "\(outcome)",
+                ]
+                if let reason { m["reason"] = "\(reason)" }
+                return m
+            }
             switch transition {
             case .dead(let reason):
-                meta["reason"] = "\(reason)"
-                logger.warning("job moved to the dead-letter queue", metadata: meta)
+                logger.warning("job moved to the dead-letter queue", metadata: meta(reason))
             case .retry:
-                meta["reason"] = "\(result.reason)"
-                logger.info("trigger failed; will retry", metadata: meta)
+                logger.info("trigger failed; will retry", metadata: meta(result.reason))
             case .delivered, .duplicate:
-                logger.debug("trigger answered", metadata: meta)
+                logger.debug("trigger answered", metadata: meta())
             }
             finish(job.id)
         }

@@ -24,8 +24,26 @@ public enum WebhookDecoder {
     /// The media type of a `Content-Type` value, lower-cased, without parameters.
     public static func mediaType(_ contentType: String?) -> String? {
         guard let contentType else { return nil }
-        let base = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces.lowercased() } ?? ""
+        if let ascii = asciiMediaType(contentType.utf8) { return ascii.isEmpty ? nil : ascii }
+        let base = contentType.prefix { $0 != ";" }.trimmingSpaces.lowercased()
         return base.isEmpty ? nil : base
+    }
+
+    /// ``mediaType(_:)`` for the usual all-ASCII header, on its bytes: the part before `;`, without
+    /// surrounding whitespace, A–Z lower-cased. `nil` when a byte is beyond ASCII (the caller then
+    /// takes the Unicode-aware path).
+    static func asciiMediaType(_ utf8: String.UTF8View) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for b in utf8 {
+            if b == UInt8(ascii: ";") { break }
+            if b >= 0x80 { return nil }
+            bytes.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+        }
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isSpace($0) })!
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
     /// Decodes one delivery.

@@ -107,6 +107,32 @@ import Testing
         #expect(rejection(basic, ["authorization": "Basic " + Base64.encode(Array("u:q".utf8))], [], now: 0) == "invalid credentials")
     }
 
+    @Test("a verifier keys its HMACs once: each delivery starts from the keyed state, whatever came before")
+    func keyedMACIsReusedWithoutCarryingState() throws {
+        // Every algorithm, both secrets of a rotation pair, bodies of several lengths (across the
+        // 64- and 128-byte hash blocks), each checked against a one-shot HMAC and checked twice.
+        for algorithm in WebhookVerifier.HMACScheme.Algorithm.allCases {
+            for secret in ["k", String(repeating: "s", count: 200)] {
+                let keyed = KeyedMAC(algorithm, key: Array(secret.utf8))
+                for length in [0, 1, 55, 56, 64, 111, 112, 128, 1000] {
+                    let body = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+                    let expected = hmac(algorithm, key: Array(secret.utf8), body)
+                    #expect(keyed.code(body) == expected, "\(algorithm) key \(secret.count) body \(length)")
+                    #expect(keyed.code(body) == expected, "\(algorithm) key \(secret.count) body \(length), second use")
+                }
+            }
+        }
+        // Through the verifier: the same verifier accepts one delivery after another and after a
+        // rejection, and the second secret of a rotation pair still works.
+        let v = WebhookVerifier(.github(secrets: [Secret("current"), Secret("previous")]))
+        for (n, secret) in ["current", "previous", "current"].enumerated() {
+            let body = Array("delivery \(n)".utf8)
+            let sig = "sha256=" + Hex.encode(hmac(.sha256, key: Array(secret.utf8), body))
+            #expect(try v.verify(headers: ["x-hub-signature-256": sig, "x-github-delivery": "d\(n)"], body: body) == "d\(n)")
+            #expect(rejection(v, ["x-hub-signature-256": sig], body + [0x20], now: 0) == "invalid signature")
+        }
+    }
+
     @Test func constantTimeCompare() {
         #expect(constantTimeEqual([1, 2, 3], [1, 2, 3]))
         #expect(!constantTimeEqual([1, 2, 3], [1, 2, 4]))

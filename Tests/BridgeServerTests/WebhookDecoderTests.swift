@@ -1,0 +1,46 @@
+import BridgeCore
+import Testing
+
+@testable import BridgeServer
+
+@Suite struct WebhookDecoderTests {
+    /// The Unicode-aware rule the ASCII fast path must agree with: the part before the first `;`,
+    /// trimmed of whitespace, lower-cased.
+    static func reference(_ contentType: String) -> String? {
+        let base = contentType.prefix { $0 != ";" }.trimmingSpaces.lowercased()
+        return base.isEmpty ? nil : base
+    }
+
+    @Test("media type: parameters, case and surrounding whitespace are dropped")
+    func mediaTypeExamples() {
+        #expect(WebhookDecoder.mediaType("application/json") == "application/json")
+        #expect(WebhookDecoder.mediaType("Application/JSON; charset=utf-8") == "application/json")
+        #expect(WebhookDecoder.mediaType(" \ttext/plain \r\n;q=1") == "text/plain")
+        #expect(WebhookDecoder.mediaType("application/cloudevents-batch+json;charset=UTF-8") == "application/cloudevents-batch+json")
+        #expect(WebhookDecoder.mediaType(nil) == nil)
+        #expect(WebhookDecoder.mediaType("") == nil)
+        #expect(WebhookDecoder.mediaType("   ") == nil)
+        #expect(WebhookDecoder.mediaType(";charset=utf-8") == nil)
+        #expect(WebhookDecoder.mediaType(";application/json") == nil)  // nothing before the first ';'
+        #expect(WebhookDecoder.mediaType("\u{00A0};application/json") == nil)
+        // Beyond ASCII: the Unicode path trims a no-break space and lower-cases non-ASCII letters.
+        #expect(WebhookDecoder.mediaType("\u{00A0}Application/JSON\u{00A0}") == "application/json")
+        #expect(WebhookDecoder.mediaType("TEXT/ÉTÉ") == "text/été")
+    }
+
+    @Test("media type: the ASCII fast path equals the Unicode-aware rule on every ASCII byte in every position")
+    func mediaTypeFastPathMatchesReference() {
+        // Each ASCII byte (controls, spaces, ';', letters at the edges of A–Z and a–z) placed
+        // before, inside and after a type.
+        for b in UInt8(0)..<0x80 {
+            let c = String(UnicodeScalar(b))
+            for text in [c + "application/json", "application/" + c + "json", "application/json" + c, c, "A" + c + "Z;" + c, c + c + "x" + c + c] {
+                #expect(WebhookDecoder.mediaType(text) == Self.reference(text), "byte \(b) in \(text.debugDescription)")
+                #expect(WebhookDecoder.asciiMediaType(text.utf8) != nil)
+            }
+        }
+        #expect(WebhookDecoder.asciiMediaType("caf\u{00E9}/json".utf8) == nil)
+        // A non-ASCII byte after ';' is never read: the parameters are dropped.
+        #expect(WebhookDecoder.asciiMediaType("Text/Plain; title=caf\u{00E9}".utf8) == "text/plain")
+    }
+}
