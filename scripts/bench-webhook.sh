@@ -10,6 +10,11 @@
 #
 #   scripts/bench-webhook.sh            (DURATION=15 CONNECTIONS=64 WRK_THREADS=2 SKIP_FLASK=1 to change)
 #
+# CASE=full (default) is the benchmark. The other cases take work away from dagbridge to show where its
+# CPU goes (they imply SKIP_FLASK=1): CASE=healthz (wrk GETs /healthz: HTTP only), CASE=no-match (no rules:
+# signature, parse and rules, nothing journaled, 200), CASE=no-delivery (the target is a closed port: every
+# event journaled, deliveries fail fast and back off).
+#
 # Installs what it needs: wrk, nginx (apt), flask/gunicorn/requests (cached venv), and builds
 # .build/release/dagbridge when missing. Everything binds 127.0.0.1 on free ports and is stopped at exit.
 set -euo pipefail
@@ -21,6 +26,12 @@ CACHE=${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}
 VENV=$CACHE/bench-webhook-venv
 BIN=${DAGBRIDGE_BIN:-$ROOT/.build/release/dagbridge}
 SECRET="bench-webhook-secret"
+CASE=${CASE:-full}
+case "$CASE" in
+  full) ;;
+  healthz|no-match|no-delivery) SKIP_FLASK=1 ;;
+  *) echo "CASE must be full, healthz, no-match or no-delivery (got '$CASE')" >&2; exit 2 ;;
+esac
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need nginx; then apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; fi
@@ -73,33 +84,46 @@ wait_healthy() {  # url pid → prints ms waited; fails if the process dies
   done
   echo "not healthy: $url" >&2; return 1
 }
+cpu_ticks_of() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo $t; }
 rss_of() { local kb=0 p; for p in "$@"; do kb=$(( kb + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0) )); done; echo $kb; }
 run_load() {  # name url pids... → one result line
   local name=$1 url=$2; shift 2
-  WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s "$ROOT/Benchmarks/webhook/github.lua" "$url" >/dev/null 2>&1 || true
-  local peak=0 out
+  local script=("-s" "$ROOT/Benchmarks/webhook/github.lua")
+  [ "$CASE" = healthz ] && url="$url/healthz"
+  WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s "${script[@]}" "$url" >/dev/null 2>&1 || true
+  local peak=0 out cpu0 cpu1
   (while true; do r=$(rss_of "$@"); [ "$r" -gt "$(cat "$W/peak-$name" 2>/dev/null || echo 0)" ] && echo "$r" >"$W/peak-$name"; sleep 0.2; done) &
   local sampler=$!
-  out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/Benchmarks/webhook/github.lua" "$url" 2>&1)
+  cpu0=$(cpu_ticks_of "$@")
+  if [ "$CASE" = healthz ]; then
+    # The Lua script's done() prints the RESULT line; /healthz is a GET, so only its summary is used.
+    out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/Benchmarks/webhook/healthz.lua" "$url" 2>&1)
+  else
+    out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$url" 2>&1)
+  fi
+  cpu1=$(cpu_ticks_of "$@")
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(cat "$W/peak-$name" 2>/dev/null || echo 0)
   local line; line=$(grep '^RESULT' <<<"$out") || { echo "$out" >&2; return 1; }
   eval "${line#RESULT }"   # requests= duration_us= p50_us= p99_us= errors= non2xx=
   awk -v n="$name" -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errors" -v x="$non2xx" -v rss="$peak" \
-    'BEGIN { printf "| %-28s | %8.0f | %7.2f | %7.2f | %6d | %6d | %6.0f |", n, r/(d/1e6), p50/1000, p99/1000, e, x, rss/1024 }'
+    -v cpu="$(( cpu1 - cpu0 ))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "| %-28s | %8.0f | %7.2f | %7.2f | %6d | %6d | %6.0f | %8.0f |", n, r/(d/1e6), p50/1000, p99/1000, e, x, rss/1024, 1e6*cpu/hz/(r>0?r:1) }'
 }
 
 # A. dagbridge serve
 DB_PORT=$(free_port)
 mkdir -p "$W/dagbridge/rules"
-sed 's/target: airflow-local/target: stub/' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml"
+[ "$CASE" = no-match ] || sed 's/target: airflow-local/target: stub/' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml"
+TARGET_PORT=$STUB
+[ "$CASE" = no-delivery ] && TARGET_PORT=$(free_port)   # nothing listens there
 cat >"$W/dagbridge/dagbridge.yaml" <<EOF
 server: { listen: "127.0.0.1:$DB_PORT" }
 logging: { format: logfmt, level: warning }
 store: { path: journal.sqlite, durability: full, high_water: 10000000, low_water: 9000000 }
 rules: { path: rules }
 targets:
-  stub: { url: "http://127.0.0.1:$STUB", api: v2, auth: { type: none }, max_in_flight: 32 }
+  stub: { url: "http://127.0.0.1:$TARGET_PORT", api: v2, auth: { type: none }, max_in_flight: 32 }
 sources:
   webhooks:
     - name: github
@@ -120,10 +144,10 @@ if [ -z "${SKIP_FLASK:-}" ]; then
   FL_START=$(wait_healthy "$T0" "http://127.0.0.1:$FL_PORT/healthz" "$FL_PID") || { cat "$W/gunicorn.log" >&2; exit 1; }
 fi
 
-echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, signed GitHub push ($(printf '%s' "$BODY" | wc -c) bytes), stub target nginx; $(nproc) cores"
+echo "case $CASE: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, signed GitHub push ($(printf '%s' "$BODY" | wc -c) bytes), stub target nginx; $(nproc) cores"
 echo
-echo "| server                       |    req/s | p50 ms  | p99 ms  | errors | non2xx | RSS MB |"
-echo "|------------------------------|----------|---------|---------|--------|--------|--------|"
+echo "| server                       |    req/s | p50 ms  | p99 ms  | errors | non2xx | RSS MB | CPU µs/req |"
+echo "|------------------------------|----------|---------|---------|--------|--------|--------|------------|"
 echo "$(run_load "dagbridge serve (full fsync)" "http://127.0.0.1:$DB_PORT" "$DB_PID")"
 if [ -z "${SKIP_FLASK:-}" ]; then
   echo "$(run_load "Flask + requests (gunicorn)" "http://127.0.0.1:$FL_PORT" "$FL_PID" $(pgrep -P "$FL_PID" || true))"
