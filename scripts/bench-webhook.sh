@@ -11,9 +11,10 @@
 #   scripts/bench-webhook.sh            (DURATION=15 CONNECTIONS=64 WRK_THREADS=2 SKIP_FLASK=1 to change)
 #
 # CASE=full (default) is the benchmark. The other cases take work away from dagbridge to show where its
-# CPU goes (they imply SKIP_FLASK=1): CASE=healthz (wrk GETs /healthz: HTTP only), CASE=no-match (no rules:
-# signature, parse and rules, nothing journaled, 200), CASE=no-delivery (the target is a closed port: every
-# event journaled, deliveries fail fast and back off).
+# CPU goes (they imply SKIP_FLASK=1): CASE=healthz (wrk GETs /healthz, no rules: HTTP only), CASE=no-match
+# (the same rule, asking for another branch: signature, parse and rules run, nothing is journaled, 200),
+# CASE=no-delivery (the target is a closed port: every event journaled, deliveries fail fast and back off).
+# The last two columns are dagbridge's CPU time per request, and per request or delivery made meanwhile.
 #
 # Installs what it needs: wrk, nginx (apt), flask/gunicorn/requests (cached venv), and builds
 # .build/release/dagbridge when missing. Everything binds 127.0.0.1 on free ports and is stopped at exit.
@@ -88,33 +89,39 @@ cpu_ticks_of() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '{print $14+$15}
 rss_of() { local kb=0 p; for p in "$@"; do kb=$(( kb + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0) )); done; echo $kb; }
 run_load() {  # name url pids... → one result line
   local name=$1 url=$2; shift 2
-  local script=("-s" "$ROOT/Benchmarks/webhook/github.lua")
-  [ "$CASE" = healthz ] && url="$url/healthz"
-  WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s "${script[@]}" "$url" >/dev/null 2>&1 || true
-  local peak=0 out cpu0 cpu1
+  local script="$ROOT/Benchmarks/webhook/github.lua"
+  if [ "$CASE" = healthz ]; then script="$ROOT/Benchmarks/webhook/healthz.lua"; url="$url/healthz"; fi
+  WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s "$script" "$url" >/dev/null 2>&1 || true
+  local peak=0 out cpu0 cpu1 done0 done1
   (while true; do r=$(rss_of "$@"); [ "$r" -gt "$(cat "$W/peak-$name" 2>/dev/null || echo 0)" ] && echo "$r" >"$W/peak-$name"; sleep 0.2; done) &
   local sampler=$!
+  done0=$(deliveries "$url")
   cpu0=$(cpu_ticks_of "$@")
-  if [ "$CASE" = healthz ]; then
-    # The Lua script's done() prints the RESULT line; /healthz is a GET, so only its summary is used.
-    out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/Benchmarks/webhook/healthz.lua" "$url" 2>&1)
-  else
-    out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$url" 2>&1)
-  fi
+  out=$(WRK_RUN="run-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
   cpu1=$(cpu_ticks_of "$@")
+  done1=$(deliveries "$url")
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(cat "$W/peak-$name" 2>/dev/null || echo 0)
   local line; line=$(grep '^RESULT' <<<"$out") || { echo "$out" >&2; return 1; }
   eval "${line#RESULT }"   # requests= duration_us= p50_us= p99_us= errors= non2xx=
   awk -v n="$name" -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errors" -v x="$non2xx" -v rss="$peak" \
-    -v cpu="$(( cpu1 - cpu0 ))" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "| %-28s | %8.0f | %7.2f | %7.2f | %6d | %6d | %6.0f | %8.0f |", n, r/(d/1e6), p50/1000, p99/1000, e, x, rss/1024, 1e6*cpu/hz/(r>0?r:1) }'
+    -v cpu="$(( cpu1 - cpu0 ))" -v hz="$(getconf CLK_TCK)" -v dl="$(( done1 - done0 ))" \
+    'BEGIN { printf "| %-28s | %8.0f | %7.2f | %7.2f | %6d | %6d | %6.0f | %10.0f | %15.0f |", n, r/(d/1e6), p50/1000, p99/1000, e, x, rss/1024,
+             1e6*cpu/hz/(r>0?r:1), 1e6*cpu/hz/(r+dl>0?r+dl:1) }'
+}
+deliveries() {  # url → dagbridge's delivered jobs so far (0 for a server without /metrics)
+  local base=${1%/healthz}
+  curl -s -m 2 "$base/metrics" 2>/dev/null | awk '/^dagbridge_jobs_total\{.*outcome="delivered"/ { n += $2 } END { printf "%d", n }'
 }
 
 # A. dagbridge serve
 DB_PORT=$(free_port)
 mkdir -p "$W/dagbridge/rules"
-[ "$CASE" = no-match ] || sed 's/target: airflow-local/target: stub/' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml"
+case "$CASE" in
+  healthz) ;;
+  no-match) sed -e 's/target: airflow-local/target: stub/' -e 's|refs/heads/main\]|refs/heads/release]|' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml" ;;
+  *) sed 's/target: airflow-local/target: stub/' "$ROOT/rules/github.yaml" >"$W/dagbridge/rules/github.yaml" ;;
+esac
 TARGET_PORT=$STUB
 [ "$CASE" = no-delivery ] && TARGET_PORT=$(free_port)   # nothing listens there
 cat >"$W/dagbridge/dagbridge.yaml" <<EOF
@@ -146,8 +153,8 @@ fi
 
 echo "case $CASE: wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, signed GitHub push ($(printf '%s' "$BODY" | wc -c) bytes), stub target nginx; $(nproc) cores"
 echo
-echo "| server                       |    req/s | p50 ms  | p99 ms  | errors | non2xx | RSS MB | CPU µs/req |"
-echo "|------------------------------|----------|---------|---------|--------|--------|--------|------------|"
+echo "| server                       |    req/s | p50 ms  | p99 ms  | errors | non2xx | RSS MB | CPU µs/req | µs/(req+deliv.) |"
+echo "|------------------------------|----------|---------|---------|--------|--------|--------|------------|-----------------|"
 echo "$(run_load "dagbridge serve (full fsync)" "http://127.0.0.1:$DB_PORT" "$DB_PID")"
 if [ -z "${SKIP_FLASK:-}" ]; then
   echo "$(run_load "Flask + requests (gunicorn)" "http://127.0.0.1:$FL_PORT" "$FL_PID" $(pgrep -P "$FL_PID" || true))"

@@ -25,7 +25,7 @@ public enum WebhookDecoder {
     public static func mediaType(_ contentType: String?) -> String? {
         guard let contentType else { return nil }
         if let ascii = asciiMediaType(contentType.utf8) { return ascii.isEmpty ? nil : ascii }
-        let base = contentType.prefix { $0 != ";" }.trimmingSpaces.lowercased()
+        let base = String(contentType.unicodeScalars.prefix { $0 != ";" }).trimmingSpaces.lowercased()
         return base.isEmpty ? nil : base
     }
 

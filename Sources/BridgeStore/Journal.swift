@@ -50,6 +50,7 @@ public final class Journal: JobStore {
         c.busyMode = .timeout(config.busyTimeout)
         c.foreignKeysEnabled = false
         let sync = config.durability == .full ? "FULL" : "NORMAL"
+        let applied: Int?
         c.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
             // Checkpoints run on their own thread (see Checkpointer), never inside a commit.
@@ -60,17 +61,17 @@ public final class Journal: JobStore {
             // GRDB switches the writer to `synchronous = NORMAL` when it turns WAL on, after
             // `prepareDatabase` ran; set the configured mode again on the one writer connection
             // and read it back, so `full` really syncs every commit.
-            let level = config.durability == .full ? 2 : 1
-            let applied = try pool.writeWithoutTransaction { db in
+            applied = try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(sync)")
                 return try Int.fetchOne(db, sql: "PRAGMA synchronous")
-            }
-            guard applied == level else {
-                throw BridgeError(.io, "SQLite kept synchronous = \(applied ?? -1) on the store; wanted \(sync)")
             }
             try Journal.migrator.migrate(pool)
         } catch {
             throw BridgeError(.io, "cannot open the store '\(config.path)' (check the path and its permissions)", cause: error)
+        }
+        guard applied == (config.durability == .full ? 2 : 1) else {
+            throw BridgeError(
+                .io, "the store '\(config.path)' stays at SQLite synchronous = \(applied ?? -1) after setting \(sync): durability '\(config.durability.rawValue)' cannot be honoured")
         }
         writer = GroupCommitWriter(pool: pool)
         do {

@@ -27,8 +27,14 @@ struct Dagbridge: AsyncParsableCommand {
     static func main() async {
         // `serve` runs its tasks on NIO's event loops (one thread hop less per request);
         // DAGBRIDGE_EXECUTOR=pool keeps Swift's own cooperative pool.
-        if CommandLine.arguments.dropFirst().first == "serve", ProcessInfo.processInfo.environment["DAGBRIDGE_EXECUTOR"] != "pool" {
-            ConcurrencyExecutor.useEventLoops()
+        if CommandLine.arguments.dropFirst().first == "serve" {
+            switch ProcessInfo.processInfo.environment["DAGBRIDGE_EXECUTOR"] ?? "" {
+            case "", "nio": ConcurrencyExecutor.useEventLoops()
+            case "pool": break
+            case let other:
+                FileHandle.standardError.write(Data("error: DAGBRIDGE_EXECUTOR must be 'nio' (the default) or 'pool', found '\(other)'\n".utf8))
+                Foundation.exit(2)
+            }
         }
         do {
             var command = try parseAsRoot()

@@ -11,6 +11,61 @@ import Testing
 struct ServeProcessTests {
     static let token = "0123456789abcdef-admin"
 
+    @Test("DAGBRIDGE_EXECUTOR: NIO's event loops by default, Swift's pool on request (a webhook still journals and delivers), anything else refused with exit 2")
+    func executorChoice() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let target = try RecordingTarget(dir: dir.path)
+        defer { target.stop() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/rules", withIntermediateDirectories: true)
+        try """
+        rules:
+          - name: gh
+            source: [github]
+            match: { body: { ref: [refs/heads/main] } }
+            trigger: { target: stub, dag_id: ci_build }
+        """.write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
+        for (n, executor) in ["", "pool"].enumerated() {
+            let port = Int.random(in: 23100...23999)
+            try """
+            server: { listen: "127.0.0.1:\(port)", shutdown_timeout: 5s }
+            logging: { format: json }
+            store: { path: var/j\(n).sqlite }
+            targets:
+              stub: { url: "\(target.url)", api: v2 }
+            sources:
+              webhooks:
+                - name: github
+                  verify: { type: github, secret: "gh-secret" }
+            """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
+            let serve = try await ServeProcess.start(dir: dir.path, port: port, env: executor.isEmpty ? [:] : ["DAGBRIDGE_EXECUTOR": executor])
+            defer { serve.terminate() }
+            #expect(serve.log.contains(#""executor":"\#(executor.isEmpty ? "nio" : "pool")""#), "\(serve.log)")
+            let body = #"{"ref":"refs/heads/main"}"#
+            let sig = "sha256=" + Hex.encode(hmac(.sha256, key: Array("gh-secret".utf8), Array(body.utf8)))
+            let (status, answer) = try curlPost(
+                serve.base + "/hooks/github", body: body,
+                headers: ["Content-Type": "application/json", "X-GitHub-Delivery": "x-\(n)", "X-Hub-Signature-256": sig])
+            #expect(status == 202, "\(answer)")
+            #expect(try await waitFor(10) { target.created().contains("gh__x-\(n)") }, "\(target.created())")
+        }
+        let refused = try await offPool { () throws -> (Int32, String) in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLI.binary)
+            p.arguments = ["serve", "--config", dir.path + "/dagbridge.yaml"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["DAGBRIDGE_EXECUTOR": "cooperative"]) { $1 }
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(refused.0 == 2)
+        #expect(refused.1.contains("DAGBRIDGE_EXECUTOR must be 'nio' (the default) or 'pool', found 'cooperative'"), "\(refused.1)")
+    }
+
     @Test func webhookToDeliveredRunAndOperations() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }

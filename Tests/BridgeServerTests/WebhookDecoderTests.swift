@@ -7,7 +7,7 @@ import Testing
     /// The Unicode-aware rule the ASCII fast path must agree with: the part before the first `;`,
     /// trimmed of whitespace, lower-cased.
     static func reference(_ contentType: String) -> String? {
-        let base = contentType.prefix { $0 != ";" }.trimmingSpaces.lowercased()
+        let base = String(contentType.unicodeScalars.prefix { $0 != ";" }).trimmingSpaces.lowercased()
         return base.isEmpty ? nil : base
     }
 
@@ -26,6 +26,8 @@ import Testing
         // Beyond ASCII: the Unicode path trims a no-break space and lower-cases non-ASCII letters.
         #expect(WebhookDecoder.mediaType("\u{00A0}Application/JSON\u{00A0}") == "application/json")
         #expect(WebhookDecoder.mediaType("TEXT/ÉTÉ") == "text/été")
+        // A ';' followed by a combining mark is one Character but still ends the type, as on the ASCII path.
+        #expect(WebhookDecoder.mediaType("T\u{00C9}XT/plain;\u{0301}q=1") == "t\u{00E9}xt/plain")
     }
 
     @Test("media type: the ASCII fast path equals the Unicode-aware rule on every ASCII byte in every position")
