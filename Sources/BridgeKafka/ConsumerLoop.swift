@@ -9,6 +9,8 @@ import Synchronization
 /// the log and error callbacks, which librdkafka calls from its own threads, read only `logger`.
 final class ConsumerLoop: @unchecked Sendable {
     let owner: KafkaConsumer
+    /// Runs the sink's work for this consumer's batches, off the global executor.
+    let sinkExecutor: SinkExecutor
     let config: KafkaSourceConfig
     let logger: Logger
     private var rk: OpaquePointer!
@@ -28,6 +30,7 @@ final class ConsumerLoop: @unchecked Sendable {
         self.owner = owner
         self.config = owner.config
         self.logger = owner.logger
+        self.sinkExecutor = SinkExecutor(label: "dagbridge.kafka.\(owner.config.name)")
         let conf = try config.makeConf(forProducer: false)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
@@ -157,7 +160,7 @@ final class ConsumerLoop: @unchecked Sendable {
         private let done = DispatchSemaphore(value: 0)
         private let result = Mutex<Result<[(index: Int, reason: String)], any Error>?>(nil)
 
-        init(messages: [KafkaMessage], records: [KafkaRecord], positions: [Int], sink: any KafkaEventSink) {
+        init(messages: [KafkaMessage], records: [KafkaRecord], positions: [Int], sink: any KafkaEventSink, executor: SinkExecutor) {
             self.messages = messages
             self.positions = positions
             if records.isEmpty {
@@ -165,7 +168,7 @@ final class ConsumerLoop: @unchecked Sendable {
                 done.signal()
                 return
             }
-            Task { [self] in
+            Task(executorPreference: executor) { [self] in
                 let r: Result<[(index: Int, reason: String)], any Error>
                 do { r = .success(try await sink.accept(records)) } catch { r = .failure(error) }
                 result.withLock { $0 = r }
@@ -196,7 +199,7 @@ final class ConsumerLoop: @unchecked Sendable {
             records.append(m.record(config: config, now: now))
             positions.append(i)
         }
-        pending.append(Pending(messages: batch, records: records, positions: positions, sink: owner.sink))
+        pending.append(Pending(messages: batch, records: records, positions: positions, sink: owner.sink, executor: sinkExecutor))
         batch = []
     }
 

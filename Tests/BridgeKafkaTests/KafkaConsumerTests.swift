@@ -34,6 +34,11 @@ struct KafkaConsumerTests {
         }
         let committed = KafkaTestInspector.committed(brokers: cluster.bootstrap, group: "g1", topic: "orders", partitions: 4)
         #expect(committed == [100, 100, 100, 100])
+        // Batches go through the sink on the consumer's own executor, never on the global one
+        // (in `serve` that is NIO's event loops, which would stall HTTP for a whole batch).
+        let calls = sink.calls
+        #expect(calls.all > 0)
+        #expect(calls.elsewhere == 0)
     }
 
     @Test("a restarted member continues from the committed offsets: nothing re-read, nothing skipped")

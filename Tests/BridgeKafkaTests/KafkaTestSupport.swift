@@ -13,6 +13,8 @@ final class RecordingSink: KafkaEventSink {
         var backpressured = false
         var failing = false
         var calls = 0
+        /// Calls that did not run on the consumer's own sink executor.
+        var callsElsewhere = 0
     }
 
     let state = Mutex(State())
@@ -20,8 +22,10 @@ final class RecordingSink: KafkaEventSink {
     var isBackpressured: Bool { state.withLock { $0.backpressured } }
 
     func accept(_ records: [KafkaRecord]) async throws -> [(index: Int, reason: String)] {
-        try state.withLock { s in
+        let onSinkExecutor = KafkaConsumer.isOnSinkExecutor
+        return try state.withLock { s in
             s.calls += 1
+            if !onSinkExecutor { s.callsElsewhere += 1 }
             if s.failing { throw KafkaError(.client, "journal down (test)") }
             var dead: [(Int, String)] = []
             for (i, r) in records.enumerated() {
@@ -37,6 +41,7 @@ final class RecordingSink: KafkaEventSink {
     }
 
     var events: [Event] { state.withLock { $0.events } }
+    var calls: (all: Int, elsewhere: Int) { state.withLock { ($0.calls, $0.callsElsewhere) } }
     var poison: [(Event, String)] { state.withLock { $0.poison } }
 }
 
