@@ -41,6 +41,8 @@ final class GroupCommitWriter: Sendable {
 
     private struct State {
         var pending: [Item] = []
+        /// Work that must run outside any transaction (a WAL truncation), before the next batch.
+        var maintenance: [@Sendable (Database) -> Void] = []
         var draining = false
         var stats = WriterStats()
     }
@@ -76,12 +78,26 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
+    /// Runs `body` on the writer connection outside any transaction, between two group commits,
+    /// without waiting for it. Nothing else writes meanwhile, so `body` never waits for the writer.
+    func runBetweenCommits(_ body: @escaping @Sendable (Database) -> Void) {
+        let start = state.withLock { s -> Bool in
+            s.maintenance.append(body)
+            if s.draining { return false }
+            s.draining = true
+            return true
+        }
+        if start { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+    }
+
     private func drain(_ db: Database) {
         while true {
-            let batch: [Item] = state.withLock { s in
+            let (maintenance, batch) = state.withLock { s -> ([@Sendable (Database) -> Void], [Item]) in
+                let m = s.maintenance
+                s.maintenance = []
                 if s.pending.isEmpty {
-                    s.draining = false
-                    return []
+                    if m.isEmpty { s.draining = false }
+                    return (m, [])
                 }
                 let take = min(s.pending.count, maxBatch)
                 let b = Array(s.pending.prefix(take))
@@ -89,9 +105,13 @@ final class GroupCommitWriter: Sendable {
                 s.stats.batches += 1
                 s.stats.operations += b.count
                 s.stats.largestBatch = max(s.stats.largestBatch, b.count)
-                return b
+                return (m, b)
             }
-            if batch.isEmpty { return }
+            for body in maintenance { body(db) }
+            if batch.isEmpty {
+                if maintenance.isEmpty { return }
+                continue
+            }
             run(batch, db)
         }
     }

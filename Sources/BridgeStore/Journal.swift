@@ -35,7 +35,12 @@ public final class Journal: JobStore {
     ///
     /// Blocking: call it at start-up, not on a hot path.
     /// - Throws: `BridgeError` (`.io`) when the folder or file cannot be created or opened.
-    public init(config: StoreConfig, logger: Logger = Logger(label: "dagbridge.store")) throws {
+    public convenience init(config: StoreConfig, logger: Logger = Logger(label: "dagbridge.store")) throws {
+        try self.init(config: config, logger: logger, walLimit: 64 << 20)
+    }
+
+    /// ``init(config:logger:)`` with the WAL size at which the writer truncates the WAL (tests use a small one).
+    @_spi(Testing) public init(config: StoreConfig, logger: Logger = Logger(label: "dagbridge.store"), walLimit: Int) throws {
         self.config = config
         self.logger = logger
         let dir = (config.path as NSString).deletingLastPathComponent
@@ -75,7 +80,7 @@ public final class Journal: JobStore {
         }
         writer = GroupCommitWriter(pool: pool)
         do {
-            checkpointer = try Checkpointer(path: config.path, logger: logger)
+            checkpointer = try Checkpointer(path: config.path, walLimit: walLimit, writer: writer, busyTimeout: config.busyTimeout, logger: logger)
         } catch {
             throw BridgeError(.io, "cannot open the store '\(config.path)' for checkpoints", cause: error)
         }

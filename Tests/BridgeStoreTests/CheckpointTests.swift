@@ -1,4 +1,4 @@
-@testable import BridgeStore
+@_spi(Testing) @testable import BridgeStore
 import BridgeCore
 import Foundation
 import Testing
@@ -37,5 +37,38 @@ struct CheckpointTests {
         #expect(frames > 0, "WAL frames after the restart: \(frames)")
         #expect(frames < 50, "WAL frames after the restart: \(frames)")
         #expect(try await journal.counts().pending == 301)
+    }
+
+    @Test("past the WAL limit the writer truncates the WAL between two group commits, while commits keep coming; nothing is lost")
+    func walIsTruncatedByTheWriter() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let limit = 256 << 10
+        let journal = try Journal(config: StoreConfig(path: dir.store), walLimit: limit)
+        let wal = dir.store + "-wal"
+        func walSize() -> Int { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
+        // Eight producers commit without pause until the writer has truncated twice (each commit
+        // adds a few frames, so the WAL passes the limit within a fraction of a second).
+        let produced = try await withThrowingTaskGroup(of: Int.self) { group in
+            for p in 0..<8 {
+                group.addTask {
+                    var n = 0
+                    while journal.checkpointer.truncations < 2 && n < 1500 {
+                        try await self.burst(journal, "p\(p)-\(n)", 1)
+                        n += 1
+                    }
+                    return n
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(journal.checkpointer.truncations >= 2, "truncations: \(journal.checkpointer.truncations), WAL \(walSize()) bytes")
+        // Once the commits stop, the WAL ends below the limit (a truncation empties it).
+        var settled = false
+        for _ in 0..<200 where !settled {
+            if walSize() <= limit { settled = true } else { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(settled, "WAL still \(walSize()) bytes")
+        #expect(try await journal.counts().pending == produced)
     }
 }
