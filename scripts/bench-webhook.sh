@@ -90,7 +90,7 @@ rss_of() { local kb=0 p; for p in "$@"; do kb=$(( kb + $(awk '/VmRSS/{print $2}'
 run_load() {  # name url pids... → one result line
   local name=$1 url=$2; shift 2
   local script="$ROOT/Benchmarks/webhook/github.lua"
-  if [ "$CASE" = healthz ]; then script="$ROOT/Benchmarks/webhook/healthz.lua"; url="$url/healthz"; fi
+  [ "$CASE" = healthz ] && export WRK_GET=/healthz
   WRK_RUN="warm-$name" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d2s -s "$script" "$url" >/dev/null 2>&1 || true
   local peak=0 out cpu0 cpu1 done0 done1
   (while true; do r=$(rss_of "$@"); [ "$r" -gt "$(cat "$W/peak-$name" 2>/dev/null || echo 0)" ] && echo "$r" >"$W/peak-$name"; sleep 0.2; done) &
@@ -110,8 +110,7 @@ run_load() {  # name url pids... → one result line
              1e6*cpu/hz/(r>0?r:1), 1e6*cpu/hz/(r+dl>0?r+dl:1) }'
 }
 deliveries() {  # url → dagbridge's delivered jobs so far (0 for a server without /metrics)
-  local base=${1%/healthz}
-  curl -s -m 2 "$base/metrics" 2>/dev/null | awk '/^dagbridge_jobs_total\{.*outcome="delivered"/ { n += $2 } END { printf "%d", n }'
+  curl -s -m 2 "$1/metrics" 2>/dev/null | awk '/^dagbridge_jobs_total\{.*outcome="delivered"/ { n += $2 } END { printf "%d", n }'
 }
 
 # A. dagbridge serve

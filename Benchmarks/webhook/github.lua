@@ -14,9 +14,12 @@ function init(args)
   body = os.getenv("WRK_BODY")
   signature = os.getenv("WRK_SIGNATURE")
   run = os.getenv("WRK_RUN") or "r"
+  get_path = os.getenv("WRK_GET")
 end
 
 function request()
+  -- WRK_GET=/healthz: plain GETs of that path instead (bench-webhook.sh CASE=healthz).
+  if get_path then return wrk.format("GET", get_path) end
   counter = counter + 1
   local headers = {
     ["Content-Type"] = "application/json",

@@ -29,27 +29,24 @@ public final class BridgeMetrics: Sendable {
     }
 
     private func counter(_ metric: Metric, _ labels: [String], make: () -> Counter) -> Counter {
-        let key = SeriesKey(metric: metric, labels: labels)
-        if let c = counters.withLock({ $0[key] }) { return c }
-        let c = make()
-        counters.withLock { $0[key] = c }
-        return c
+        Self.cached(counters, SeriesKey(metric: metric, labels: labels), make: make)
     }
 
     private func histogram(_ metric: Metric, _ labels: [String], make: () -> DurationHistogram) -> DurationHistogram {
-        let key = SeriesKey(metric: metric, labels: labels)
-        if let h = histograms.withLock({ $0[key] }) { return h }
-        let h = make()
-        histograms.withLock { $0[key] = h }
-        return h
+        Self.cached(histograms, SeriesKey(metric: metric, labels: labels), make: make)
     }
 
     private func gauge(_ metric: Metric, _ labels: [String], make: () -> Gauge) -> Gauge {
-        let key = SeriesKey(metric: metric, labels: labels)
-        if let g = gauges.withLock({ $0[key] }) { return g }
-        let g = make()
-        gauges.withLock { $0[key] = g }
-        return g
+        Self.cached(gauges, SeriesKey(metric: metric, labels: labels), make: make)
+    }
+
+    /// The handle under `key`, made and remembered on first use. Two callers racing on a new
+    /// series both get the same handle: the registry returns the one it already has.
+    private static func cached<Handle: Sendable>(_ cache: borrowing Mutex<[SeriesKey: Handle]>, _ key: SeriesKey, make: () -> Handle) -> Handle {
+        if let h = cache.withLock({ $0[key] }) { return h }
+        let h = make()
+        cache.withLock { $0[key] = h }
+        return h
     }
 
     static let latencyBuckets: [Duration] = [

@@ -68,26 +68,25 @@ final class GroupCommitWriter: Sendable {
                 complete: { error in
                     if let error { cont.resume(throwing: error) } else { cont.resume(returning: box.value!) }
                 })
-            let start = state.withLock { s -> Bool in
-                s.pending.append(item)
-                if s.draining { return false }
-                s.draining = true
-                return true
-            }
-            if start { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+            queue { $0.pending.append(item) }
         }
     }
 
-    /// Runs `body` on the writer connection outside any transaction, between two group commits,
-    /// without waiting for it. Nothing else writes meanwhile, so `body` never waits for the writer.
-    func runBetweenCommits(_ body: @escaping @Sendable (Database) -> Void) {
+    /// Adds work under the lock and starts draining unless a drain is already running.
+    private func queue(_ add: (inout State) -> Void) {
         let start = state.withLock { s -> Bool in
-            s.maintenance.append(body)
+            add(&s)
             if s.draining { return false }
             s.draining = true
             return true
         }
         if start { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+    }
+
+    /// Runs `body` on the writer connection outside any transaction, between two group commits,
+    /// without waiting for it. Nothing else writes meanwhile, so `body` never waits for the writer.
+    func runBetweenCommits(_ body: @escaping @Sendable (Database) -> Void) {
+        queue { $0.maintenance.append(body) }
     }
 
     private func drain(_ db: Database) {
