@@ -81,11 +81,17 @@ public struct Event: Sendable {
     public var cloudEvent: JSONObject?
     /// The JSON envelope the rules see.
     public private(set) var envelope: JSONValue
+    /// `true` when ``body`` is what ``parseBody(_:)`` makes of ``rawBody`` (a JSON body parsed whole,
+    /// or text that is not JSON): the journal then stores the body once, as the raw bytes, and
+    /// parses it again when it reads the event back.
+    public private(set) var bodyIsParsedRawBody: Bool
 
     /// Builds an event and its envelope.
     /// - Parameters:
     ///   - headers: header names in any case; they are lower-cased here.
     ///   - body: the parsed body; pass `nil` to parse `rawBody` as JSON, falling back to a string.
+    ///   - bodyIsParsedRawBody: `body` is exactly ``parseBody(_:)`` of `rawBody` (the caller parsed
+    ///     the whole raw body as JSON itself). Implied when `body` is `nil`.
     public init(
         id: String,
         source: String,
@@ -93,6 +99,7 @@ public struct Event: Sendable {
         headers: [String: String] = [:],
         rawBody: [UInt8],
         body: JSONValue? = nil,
+        bodyIsParsedRawBody: Bool = false,
         kafka: KafkaMetadata? = nil,
         cloudEvent: JSONObject? = nil
     ) {
@@ -107,6 +114,7 @@ public struct Event: Sendable {
         self.headers = lower
         self.rawBody = rawBody
         self.body = body ?? Event.parseBody(rawBody)
+        self.bodyIsParsedRawBody = body == nil || bodyIsParsedRawBody
         self.kafka = kafka
         self.cloudEvent = cloudEvent
         self.envelope = .null

@@ -118,7 +118,10 @@ struct KafkaMessage: Sendable {
             body = .string(Data(value).base64EncodedString())
         }
         let id = eventID(config: config, headers: hdrs, body: poison == nil ? body : nil)
-        let event = Event(id: id, source: config.name, receivedAt: now, headers: hdrs, rawBody: value, body: body, kafka: metadata)
+        // A `json` source's body is parseBody(value) whether or not the value parses (see Event.parseBody).
+        let event = Event(
+            id: id, source: config.name, receivedAt: now, headers: hdrs, rawBody: value, body: body,
+            bodyIsParsedRawBody: config.format == .json, kafka: metadata)
         return KafkaRecord(event: event, poison: poison)
     }
 }

@@ -14,6 +14,9 @@ public enum WebhookDecoder {
     public struct Decoded: Sendable {
         public var body: JSONValue
         public var cloudEvent: JSONObject?
+        /// `body` is ``Event/parseBody(_:)`` of the whole request body (JSON parsed whole, or no
+        /// content type): the journal can store it once, as the raw bytes.
+        public var bodyIsParsedRawBody = false
     }
 
     /// Why a body was refused (400), in words that say what to fix.
@@ -70,7 +73,8 @@ public enum WebhookDecoder {
             return out
         default:
             let payload = try decodePayload(type: type, body: body)
-            return [Decoded(body: payload, cloudEvent: CloudEvent.fromBinary(headers: headers))]
+            let whole = type == nil || type == "application/json" || type?.hasSuffix("+json") == true
+            return [Decoded(body: payload, cloudEvent: CloudEvent.fromBinary(headers: headers), bodyIsParsedRawBody: whole)]
         }
     }
 

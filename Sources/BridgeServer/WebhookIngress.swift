@@ -79,7 +79,9 @@ public final class WebhookIngress: Sendable {
             for d in decoded {
                 let id = try source.eventID.resolve(headers: headers, decoded: d, schemeID: schemeID, isStripe: source.isStripe)
                 events.append(
-                    Event(id: id, source: source.name, receivedAt: now, headers: headers, rawBody: body, body: d.body, cloudEvent: d.cloudEvent))
+                    Event(
+                        id: id, source: source.name, receivedAt: now, headers: headers, rawBody: body, body: d.body,
+                        bodyIsParsedRawBody: d.bodyIsParsedRawBody, cloudEvent: d.cloudEvent))
             }
         } catch {
             metrics.eventRejected(source: source.name, reason: "malformed")

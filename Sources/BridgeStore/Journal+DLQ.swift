@@ -112,11 +112,11 @@ extension Journal {
                 db, sql: "SELECT id, source, event_id, received_at, envelope, raw_body FROM events WHERE id = ?",
                 arguments: [rowID])
         else { return nil }
-        let envelope: JSONValue = (try? JSONParser.parse(row[4] as String)) ?? .null
-        let raw: Data = row[5] ?? Data()
+        let raw = [UInt8]((row[5] as Data?) ?? Data())
+        let envelope = Journal.restoredEnvelope((try? JSONParser.parse(row[4] as String)) ?? .null, rawBody: raw)
         return StoredEvent(
             rowID: row[0], source: row[1], eventID: row[2], receivedAt: Journal.date(row[3]), envelope: envelope,
-            rawBody: [UInt8](raw))
+            rawBody: raw)
     }
 
     /// Every attempt of a job, oldest first.

@@ -92,6 +92,11 @@ extension StoredEvent {
 }
 
 extension Journal {
+    /// The `envelope` column of an event row exactly as stored, for tests.
+    @_spi(Testing) public func storedEnvelopeText(rowID: Int64) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT envelope FROM events WHERE id = ?", arguments: [rowID]) }
+    }
+
     /// Frames in the WAL now (`PRAGMA wal_checkpoint(PASSIVE)` on the writer), for tests. SQLite
     /// answers -1 while the background ``Checkpointer`` runs its own checkpoint (SQLITE_BUSY): that
     /// is asked again, for up to 5 s, rather than reported as the frame count.

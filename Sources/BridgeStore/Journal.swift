@@ -164,7 +164,7 @@ public final class Journal: JobStore {
             source = event.source
             eventID = event.id
             receivedAt = event.receivedAt.timeIntervalSince1970
-            envelope = JSONWriter.string(event.envelope)
+            envelope = JSONWriter.string(Journal.storedEnvelope(event))
             rawBody = Data(event.rawBody)
             self.jobs = jobs.map(PreparedJob.init)
             self.failures = failures.map { f in
@@ -188,6 +188,33 @@ public final class Journal: JobStore {
             note = j.note
             retry = j.retry.map(Journal.encodeRetry)
         }
+    }
+
+    /// The envelope as stored: without `body` when the body is ``Event/parseBody(_:)`` of the raw
+    /// bytes, which the row keeps anyway (a JSON webhook or Kafka body is then stored once, not
+    /// twice). ``restoredEnvelope(_:rawBody:)`` puts it back when the event is read.
+    static func storedEnvelope(_ event: Event) -> JSONValue {
+        guard event.bodyIsParsedRawBody, let object = event.envelope.objectValue, let at = object.keys.firstIndex(of: "body") else {
+            return event.envelope
+        }
+        var keys = object.keys
+        var values = object.values
+        keys.remove(at: at)
+        values.remove(at: at)
+        return .object(JSONObject(uniqueKeys: keys, values: values))
+    }
+
+    /// A stored envelope with its `body` back: an envelope stored without one gets ``Event/parseBody(_:)``
+    /// of the raw bytes, in the place ``Event`` gives it (after `headers`). Envelopes stored whole
+    /// (older rows, form or CloudEvents bodies) are returned as they are.
+    static func restoredEnvelope(_ stored: JSONValue, rawBody: [UInt8]) -> JSONValue {
+        guard let object = stored.objectValue, object["body"] == nil else { return stored }
+        var keys = object.keys
+        var values = object.values
+        let at = keys.firstIndex(of: "headers").map { $0 + 1 } ?? keys.count
+        keys.insert("body", at: at)
+        values.insert(Event.parseBody(rawBody), at: at)
+        return .object(JSONObject(uniqueKeys: keys, values: values))
     }
 
     static func insert(_ e: PreparedEvent, _ db: Database) throws -> ([Int64], Bool) {

@@ -39,6 +39,8 @@ struct KafkaConsumerTests {
         let calls = sink.calls
         #expect(calls.all > 0)
         #expect(calls.elsewhere == 0)
+        // A json source's body is the parsed value, so the journal may store it once.
+        #expect(events.allSatisfy { $0.bodyIsParsedRawBody && $0.body == Event.parseBody($0.rawBody) })
     }
 
     @Test("a restarted member continues from the committed offsets: nothing re-read, nothing skipped")
@@ -83,6 +85,8 @@ struct KafkaConsumerTests {
         let p = try #require(sink.poison.first)
         #expect(p.0.rawBody == Array("this is not json".utf8))
         #expect(p.1.contains("not JSON"))
+        // Its body (the value as text) is still what Event.parseBody makes of the value: stored once.
+        #expect(p.0.bodyIsParsedRawBody && p.0.body == Event.parseBody(p.0.rawBody))
         let dlq = KafkaTestInspector.readAll(brokers: cluster.bootstrap, topic: "in.dlq", partitions: 1, expect: 1)
         #expect(dlq.count == 1)
         #expect(dlq.first?.value == "this is not json")

@@ -30,6 +30,32 @@ import Testing
         #expect(WebhookDecoder.mediaType("T\u{00C9}XT/plain;\u{0301}q=1") == "t\u{00E9}xt/plain")
     }
 
+    @Test("a decoded body marked as the parsed raw body is exactly Event.parseBody of the raw bytes (the journal stores it once on that promise)")
+    func bodyIsParsedRawBodyKeepsItsPromise() throws {
+        let bodies = [#"{"a":1,"b":[true,null]}"#, #"[1,2]"#, "\"text\"", "a=1&payload=%7B%22x%22%3A1%7D", "plain ✓ text", #"{"specversion":"1.0","id":"c","data":{"x":1}}"#]
+        let types: [String?] = [nil, "application/json", "application/vnd.github+json", "text/plain", "application/x-www-form-urlencoded", "application/cloudevents+json"]
+        var marked = 0, unmarked = 0
+        for body in bodies {
+            for type in types {
+                let headers = type.map { ["content-type": $0] } ?? [:]
+                guard let decoded = try? WebhookDecoder.decode(headers: headers, body: Array(body.utf8)) else { continue }
+                for d in decoded {
+                    if d.bodyIsParsedRawBody {
+                        marked += 1
+                        #expect(d.body == Event.parseBody(Array(body.utf8)), "\(type ?? "none"): \(body)")
+                    } else {
+                        unmarked += 1
+                    }
+                }
+            }
+        }
+        // JSON and untyped bodies are marked; text, forms and structured CloudEvents are not.
+        #expect(marked >= 10 && unmarked >= 10, "marked \(marked), unmarked \(unmarked)")
+        #expect(try WebhookDecoder.decode(headers: ["content-type": "text/plain"], body: Array("[1]".utf8))[0].bodyIsParsedRawBody == false)
+        #expect(try WebhookDecoder.decode(headers: ["content-type": "application/x-www-form-urlencoded"], body: Array("a=1".utf8))[0].bodyIsParsedRawBody == false)
+        #expect(try WebhookDecoder.decode(headers: [:], body: Array("[1]".utf8))[0].bodyIsParsedRawBody)
+    }
+
     @Test("media type: the ASCII fast path equals the Unicode-aware rule on every ASCII byte in every position")
     func mediaTypeFastPathMatchesReference() {
         // Each ASCII byte (controls, spaces, ';', letters at the edges of A–Z and a–z) placed

@@ -43,6 +43,48 @@ struct JournalTests {
         #expect(try await journal.writerSynchronous() == (durability == .full ? 2 : 1))
     }
 
+    @Test("a body that is the parsed raw body is stored once (as the raw bytes) and comes back whole, in its place; other bodies are stored as they are")
+    func bodyStoredOnceWhenItIsTheRawBody() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let journal = try Journal(path: dir.store)
+        let receivedAt = Date(timeIntervalSince1970: 1_700_000_000)
+        let cases: [(String, Event, Bool)] = [
+            // Parsed by Event itself: JSON, text that is not JSON, an empty body.
+            ("json", Event(id: "b-1", source: "gh", receivedAt: receivedAt, headers: ["X-A": "1"], rawBody: Array(#"{"ref":"main","n":[1,2.5,null]}"#.utf8)), false),
+            ("text", Event(id: "b-2", source: "gh", receivedAt: receivedAt, rawBody: Array("not json at all ✓".utf8)), false),
+            ("empty", Event(id: "b-3", source: "gh", receivedAt: receivedAt, rawBody: []), false),
+            // Parsed whole by the caller, who says so.
+            ("caller", Event(id: "b-4", source: "gh", receivedAt: receivedAt, rawBody: Array(#"[1, {"k": "v"}]"#.utf8), body: [1, ["k": "v"]], bodyIsParsedRawBody: true), false),
+            // A Kafka message: `kafka` follows `body` in the envelope, so the body must come back before it.
+            ("kafka", Event(id: "b-8", source: "k", receivedAt: receivedAt, rawBody: Array(#"{"order":7}"#.utf8), body: ["order": 7],
+                            bodyIsParsedRawBody: true, kafka: .init(topic: "orders", partition: 3, offset: 41, key: "k7")), false),
+            // A body that is not the raw body (a form, a CloudEvent's data): stored in the envelope.
+            ("form", Event(id: "b-5", source: "gh", receivedAt: receivedAt, rawBody: Array("a=1&b=x".utf8), body: ["a": "1", "b": "x"]), true),
+            ("cloudevent", Event(id: "b-6", source: "gh", receivedAt: receivedAt, rawBody: Array(#"{"data":{"x":1}}"#.utf8), body: ["x": 1], cloudEvent: JSONObject(uniqueKeys: ["id"], values: ["c-1"])), true),
+        ]
+        for (name, event, bodyInColumn) in cases {
+            let ids = try await journal.enqueue(event: event, jobs: [makeJob("build__\(event.id)")])
+            let job = try #require(try await journal.job(id: ids[0]))
+            let text = try #require(try await journal.storedEnvelopeText(rowID: job.eventRef))
+            let stored = try JSONParser.parse(text)
+            #expect((stored["body"] != nil) == bodyInColumn, "\(name): \(text)")
+            #expect(stored["headers"] != nil, "\(name)")
+            let back = try #require(try await journal.event(rowID: job.eventRef))
+            // The same envelope, members in the same order, and the same event for re-rendering.
+            #expect(JSONWriter.string(back.envelope) == JSONWriter.string(event.envelope), "\(name)")
+            #expect(back.event.body == event.body, "\(name)")
+            #expect(back.rawBody == event.rawBody, "\(name)")
+        }
+        // A row written whole by an earlier version reads back as it was.
+        let old = Event(id: "b-7", source: "gh", receivedAt: receivedAt, rawBody: Array(#"{"v":1}"#.utf8))
+        try Journal.execute(
+            path: dir.store,
+            sql: "INSERT INTO events (source, event_id, received_at, envelope, raw_body) VALUES ('gh', 'b-7', 0, '\(JSONWriter.string(old.envelope))', x'7b2276223a317d')")
+        let oldRow = try #require(try await journal.events(eventID: "b-7").first)
+        #expect(JSONWriter.string(oldRow.envelope) == JSONWriter.string(old.envelope))
+    }
+
     @Test("256 concurrent producers are group-committed: every row is there, transactions carry many events")
     func groupCommit() async throws {
         let dir = try TempDir()
