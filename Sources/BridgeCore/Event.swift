@@ -72,9 +72,13 @@ public struct Event: Sendable {
     /// Header names lower-cased; repeated headers joined with ", ".
     public var headers: [String: String]
     /// The body bytes exactly as received (signatures are verified on these).
-    public var rawBody: [UInt8]
+    public var rawBody: [UInt8] {
+        didSet { bodyIsParsedRawBody = false }
+    }
     /// The body parsed as JSON, or the body as a string when it is not JSON.
-    public var body: JSONValue
+    public var body: JSONValue {
+        didSet { bodyIsParsedRawBody = false }
+    }
     /// Kafka coordinates, for Kafka events.
     public var kafka: KafkaMetadata?
     /// CloudEvents attributes (`type`, `source`, `subject`, `id`, `time`, extensions), for CloudEvents.
@@ -115,6 +119,7 @@ public struct Event: Sendable {
         self.rawBody = rawBody
         self.body = body ?? Event.parseBody(rawBody)
         self.bodyIsParsedRawBody = body == nil || bodyIsParsedRawBody
+        assert(body == nil || !bodyIsParsedRawBody || body == Event.parseBody(rawBody), "bodyIsParsedRawBody: the body is not the parsed raw body")
         self.kafka = kafka
         self.cloudEvent = cloudEvent
         self.envelope = .null

@@ -23,6 +23,8 @@ import Synchronization
 final class Checkpointer: Sendable {
     /// WAL size that triggers a truncation.
     let walLimit: Int
+    /// Most WAL frames (4 KiB pages) a truncation may have to copy on the writer: ~4 MiB.
+    static let handOffFrames = 1000
 
     private struct State {
         var stopped = false
@@ -48,12 +50,19 @@ final class Checkpointer: Sendable {
         let restoreTimeout = "PRAGMA busy_timeout = \(Int(busyTimeout * 1000))"
         let thread = Thread { [self] in
             var lastError: String?
+            var overSince: Int?  // truncations completed when the WAL was last seen below the limit
+            var roundsOver = 0
             while !self.isStopped {
                 Thread.sleep(forTimeInterval: interval)
                 if self.isStopped { break }
+                // Frames the passive checkpoint left for the writer to copy (nil: it did not run).
+                var remainder: Int?
                 do {
                     let row = try queue.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-                    if let row { self.state.withLock { $0.last = (row[1], row[2], ($0.last?.count ?? 0) + 1) } }
+                    if let row {
+                        self.state.withLock { $0.last = (row[1], row[2], ($0.last?.count ?? 0) + 1) }
+                        if row[0] as Int == 0 { remainder = max(0, row[1] - row[2] as Int) }
+                    }
                     lastError = nil
                 } catch {
                     let text = "\(error)"
@@ -61,7 +70,26 @@ final class Checkpointer: Sendable {
                     lastError = text
                 }
                 let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
-                guard size > walLimit else { continue }
+                guard size > walLimit else {
+                    overSince = nil
+                    roundsOver = 0
+                    continue
+                }
+                // Say so once if the WAL stays above the limit for long (readers holding old snapshots).
+                let done = self.truncations
+                if overSince != done {
+                    overSince = done
+                    roundsOver = 0
+                }
+                roundsOver += 1
+                if roundsOver == Int(30 / interval) {
+                    logger.warning(
+                        "the WAL stays above its limit; a long read may be holding checkpoints back",
+                        metadata: ["wal_bytes": "\(size)", "limit": "\(walLimit)"])
+                }
+                // The writer copies what the passive checkpoint left; hand it over only when that is
+                // a few frames, unless the WAL has grown far past the limit.
+                guard (remainder ?? Int.max) <= Self.handOffFrames || size > 4 * walLimit else { continue }
                 let claimed = self.state.withLock { s -> Bool in
                     if s.truncating { return false }
                     s.truncating = true
@@ -72,7 +100,11 @@ final class Checkpointer: Sendable {
                     defer { self.state.withLock { $0.truncating = false } }
                     do {
                         try db.execute(sql: "PRAGMA busy_timeout = 0")
-                        defer { try? db.execute(sql: restoreTimeout) }
+                        defer {
+                            do { try db.execute(sql: restoreTimeout) } catch {
+                                logger.error("cannot restore the writer's busy timeout", metadata: ["error": "\(error)"])
+                            }
+                        }
                         let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
                         if let row, row[0] as Int == 0 { self.state.withLock { $0.truncations += 1 } }
                     } catch {

@@ -54,6 +54,12 @@ import Testing
         #expect(try WebhookDecoder.decode(headers: ["content-type": "text/plain"], body: Array("[1]".utf8))[0].bodyIsParsedRawBody == false)
         #expect(try WebhookDecoder.decode(headers: ["content-type": "application/x-www-form-urlencoded"], body: Array("a=1".utf8))[0].bodyIsParsedRawBody == false)
         #expect(try WebhookDecoder.decode(headers: [:], body: Array("[1]".utf8))[0].bodyIsParsedRawBody)
+        // A binary-mode CloudEvent: the body is the event's data, the raw body parsed.
+        let binary = try WebhookDecoder.decode(
+            headers: ["content-type": "application/json", "ce-specversion": "1.0", "ce-id": "c-9", "ce-type": "t", "ce-source": "s"],
+            body: Array(#"{"bucket":"b"}"#.utf8))
+        #expect(binary[0].cloudEvent?["id"] == "c-9")
+        #expect(binary[0].bodyIsParsedRawBody && binary[0].body == Event.parseBody(Array(#"{"bucket":"b"}"#.utf8)))
     }
 
     @Test("media type: the ASCII fast path equals the Unicode-aware rule on every ASCII byte in every position")
