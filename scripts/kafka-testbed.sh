@@ -81,12 +81,16 @@ os.closerange(3, os.sysconf("SC_OPEN_MAX"))
 os.execv(sys.argv[1], sys.argv[1:])' "$BIN" broker --listener-url "$URL" --advertised-listener-url "$URL" \
       --storage-engine memory://tansu/ </dev/null >"$LOG" 2>&1 &
     pid=$!; echo "$pid" >"$PIDFILE"
-    for _ in $(seq 200); do
+    # Ready when the port is open and the broker answers a topic listing; bounded by the clock (a
+    # listing that hangs must not stretch the wait), and a broker that never gets ready is stopped.
+    deadline=$(( $(date +%s) + ${TANSU_START_TIMEOUT:-30} ))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
       kill -0 "$pid" 2>/dev/null || { cat "$LOG" >&2; rm -f "$PIDFILE"; die "tansu exited during startup"; }
-      if port_open && timeout 5 "$BIN" topic list --broker "$URL" >/dev/null 2>&1; then echo "READY $pid"; exit 0; fi
+      if port_open && timeout 3 "$BIN" topic list --broker "$URL" >/dev/null 2>&1; then echo "READY $pid"; exit 0; fi
       sleep 0.05
     done
-    kill "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; cat "$LOG" >&2; die "tansu not ready on port $PORT after 10 s"
+    kill -KILL "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; cat "$LOG" >&2
+    die "tansu not ready on port $PORT after ${TANSU_START_TIMEOUT:-30} s"
     ;;
   stop)
     pid=$(our_pid) || { rm -f "$PIDFILE"; echo "not running"; exit 0; }
