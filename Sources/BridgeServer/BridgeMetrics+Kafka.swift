@@ -3,24 +3,14 @@ import Prometheus
 
 /// Kafka consumer metrics: messages consumed per topic, lag per partition, paused partitions, rebalances.
 extension BridgeMetrics: KafkaConsumerObserver {
-    private func kd(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "dagbridge", metricName: name, unitName: unit, helpText: help)
-    }
-
-    /// `count` deliveries arrived on a source at once (a Kafka batch).
-    public func eventsReceived(source: String, count: Int) {
-        registry.makeCounter(descriptor: kd("events_received", "total", "Webhook deliveries and Kafka messages received"), labels: [("source", source)])
-            .increment(by: Int64(count))
-    }
-
     public func consumed(source: String, topic: String, count: Int) {
-        registry.makeCounter(descriptor: kd("kafka_messages_consumed", "total", "Kafka messages consumed, by topic"), labels: [("source", source), ("topic", topic)])
+        registry.makeCounter(descriptor: d("kafka_messages_consumed", "total", "Kafka messages consumed, by topic"), labels: [("source", source), ("topic", topic)])
             .increment(by: Int64(count))
     }
 
     public func lag(source: String, topic: String, partition: Int32, lag: Int64) {
         registry.makeGauge(
-            descriptor: kd("kafka_consumer_lag", "messages", "High watermark minus the consumer's position, per assigned partition"),
+            descriptor: d("kafka_consumer_lag", "messages", "High watermark minus the consumer's position, per assigned partition"),
             labels: [("source", source), ("topic", topic), ("partition", String(partition))]
         ).set(Double(lag))
     }
@@ -31,12 +21,12 @@ extension BridgeMetrics: KafkaConsumerObserver {
     }
 
     public func paused(source: String, partitions: Int) {
-        registry.makeGauge(descriptor: kd("kafka_paused", "partitions", "Partitions paused because the journal is above high water"), labels: [("source", source)])
+        registry.makeGauge(descriptor: d("kafka_paused", "partitions", "Partitions paused because the journal is above high water"), labels: [("source", source)])
             .set(Double(partitions))
     }
 
     public func rebalance(source: String, kind: String) {
-        registry.makeCounter(descriptor: kd("kafka_rebalances", "total", "Consumer group rebalances (assign, revoke)"), labels: [("source", source), ("kind", kind)])
+        registry.makeCounter(descriptor: d("kafka_rebalances", "total", "Consumer group rebalances (assign, revoke)"), labels: [("source", source), ("kind", kind)])
             .increment()
     }
 }

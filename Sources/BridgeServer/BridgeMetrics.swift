@@ -56,15 +56,18 @@ public final class BridgeMetrics: Sendable {
     ]
 
     /// A metric name with its help text (`dagbridge_<name>_<unit>`).
-    private func d(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+    func d(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "dagbridge", metricName: name, unitName: unit, helpText: help)
     }
 
     /// A delivery arrived on a source.
-    public func eventReceived(source: String) {
+    public func eventReceived(source: String) { eventsReceived(source: source, count: 1) }
+
+    /// `count` deliveries arrived on a source at once (a Kafka batch).
+    public func eventsReceived(source: String, count: Int) {
         counter(.received, [source]) {
             registry.makeCounter(descriptor: d("events_received", "total", "Webhook deliveries and Kafka messages received"), labels: [("source", source)])
-        }.increment()
+        }.increment(by: Int64(count))
     }
 
     /// A delivery was refused (`signature`, `too_large`, `media_type`, `malformed`, `unavailable`, `unknown_source`).

@@ -297,16 +297,17 @@ struct KeyedMAC: Sendable {
     /// The authentication code of `data`.
     func code(_ data: [UInt8]) -> [UInt8] {
         switch state {
-        case .sha1(var h):
-            h.update(data: data)
-            return Array(h.finalize())
-        case .sha256(var h):
-            h.update(data: data)
-            return Array(h.finalize())
-        case .sha512(var h):
-            h.update(data: data)
-            return Array(h.finalize())
+        case .sha1(let h): Self.code(h, data)
+        case .sha256(let h): Self.code(h, data)
+        case .sha512(let h): Self.code(h, data)
         }
+    }
+
+    /// `data` signed by a copy of the keyed state `keyed`.
+    private static func code<H: HashFunction>(_ keyed: HMAC<H>, _ data: [UInt8]) -> [UInt8] {
+        var h = keyed
+        h.update(data: data)
+        return Array(h.finalize())
     }
 }
 
