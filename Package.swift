@@ -24,9 +24,10 @@ var package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C shims: only the wrapper module imports them.
@@ -72,20 +73,45 @@ var package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "BridgeServer", dependencies: [
-            "BridgeKafka", "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore",
-            .product(name: "Crypto", package: "swift-crypto"),
+        // The Kafka test kit (mock cluster, producer, inspector): never linked into the product.
+        .target(name: "BridgeKafkaTesting", dependencies: ["BridgeKafka", "BridgeCore", "CRdKafka"]),
+        // The data path, one module per stage: source → intake (rules → journal) → dispatch → Airflow.
+        .target(name: "BridgeIntake", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeKafka",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        .target(name: "BridgeWebhooks", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeIntake",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "BridgeDispatch", dependencies: [
+            "BridgeCore", "BridgeConfig", "BridgeStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        // The app: service assembly, routes, observability.
+        .target(name: "BridgeServer", dependencies: [
+            "BridgeKafka", "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore",
+            "BridgeIntake", "BridgeWebhooks", "BridgeDispatch",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "dagbridge", dependencies: [
-            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore", "BridgeServer",
+            "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore", "BridgeDispatch", "BridgeIntake", "BridgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -93,24 +119,27 @@ var package = Package(
         // Benchmarks: separate executables, run with `swift run -c release <name>`.
         .executableTarget(name: "bench-rules", dependencies: ["BridgeCore", "BridgeRules"], path: "Benchmarks/bench-rules"),
         .executableTarget(name: "bench-http", dependencies: ["BridgeHTTP"], path: "Benchmarks/bench-http"),
-        .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeServer", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
-        .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeStore", "BridgeServer", "BridgeRules", "BridgeConfig"], path: "Benchmarks/bench-kafka"),
+        .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeDispatch", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
+        .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeKafkaTesting", "BridgeStore", "BridgeIntake", "BridgeServer", "BridgeRules", "BridgeConfig"], path: "Benchmarks/bench-kafka"),
 
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(name: "BridgeRulesTests", dependencies: ["BridgeRules", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
-        .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig", "BridgeDispatch"]),
         .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeKafkaTests", dependencies: [
-            "BridgeKafka", "BridgeCore", "BridgeConfig",
+            "BridgeKafka", "BridgeKafkaTesting", "BridgeCore", "BridgeConfig",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "BridgeServerTests", dependencies: [
             "BridgeServer", "BridgeKafka", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
+            "BridgeIntake", "BridgeWebhooks", "BridgeDispatch", "BridgeKafkaTesting",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        .testTarget(name: "BridgeDispatchTests", dependencies: ["BridgeDispatch", "BridgeStore", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeWebhooksTests", dependencies: ["BridgeWebhooks", "BridgeCore"]),
         .testTarget(name: "dagbridgeTests", dependencies: ["BridgeCore"]),
     ]
 )

@@ -15,8 +15,10 @@
 // orders-a, orders-b, orders-c with 16 partitions must exist): scripts/bench-kafka-tansu.sh does that
 // with a local Tansu broker and librdkafka 2.16.
 @_spi(Testing) import BridgeKafka
+import BridgeKafkaTesting
 import BridgeCore
 import BridgeRules
+import BridgeIntake
 import BridgeServer
 import BridgeStore
 import Foundation

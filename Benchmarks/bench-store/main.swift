@@ -8,7 +8,7 @@
 import BridgeAirflow
 import BridgeCore
 import BridgeHTTP
-import BridgeServer
+import BridgeDispatch
 import BridgeStore
 import Foundation
 import Synchronization
@@ -108,7 +108,7 @@ func benchDispatch(jobs: Int, durability: StoreConfig.Durability, maxInFlight: I
     let dispatcher = Dispatcher(
         journal: journal,
         targets: [DispatchTarget(name: "prod", client: client ?? InstantClient(), policy: DispatchPolicy(maxInFlight: maxInFlight))],
-        options: Dispatcher.Options(idlePoll: 0.05))
+        options: Dispatcher.Options(idlePoll: .milliseconds(50)))
     let start = Date()
     let task = Task { try await dispatcher.run() }
     while try await journal.counts().delivered < jobs { try await Task.sleep(for: .milliseconds(5)) }
@@ -159,7 +159,7 @@ if FileManager.default.fileExists(atPath: script) {
     }
     if let port = Int(String(decoding: line, as: UTF8.self).dropFirst(6)) {
         let http = try HTTPClient()
-        let client = try AirflowClient(config: TargetConfig(name: "prod", url: "http://127.0.0.1:\(port)", maxInFlight: 16), transport: http)
+        let client = try AirflowClient(config: TargetConfig(name: "prod", url: "http://127.0.0.1:\(port)"), transport: http)
         let n = 5_000
         let rate = try await benchDispatch(jobs: n, durability: .full, maxInFlight: 16, client: client)
         print(pad("full, HTTP stub, max_in_flight 16", 38) + pad("\(n)", 8) + pad(fmt(rate), 10))

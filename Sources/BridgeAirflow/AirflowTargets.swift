@@ -1,23 +1,15 @@
-import BridgeCore
+public import BridgeCore
 public import Logging
 
-/// The configured targets by name, each with its ``AirflowClient``, limits and retry policy.
+/// The configured targets by name, each with its ``AirflowClient`` (the dispatcher holds their limits and retry policies).
 ///
 /// Targets whose ``TargetConfig/transportOptions`` are default share `shared`; the others get their own
 /// transport from `makeTransport` (TLS client certificates, proxies, Kerberos).
 public final class AirflowTargets: Sendable {
-    /// One target's client and limits.
+    /// One target's client.
     public struct Entry: Sendable {
         /// The target's client.
         public let client: AirflowClient
-        /// Requests in flight at once (the dispatcher enforces it; ``limiter`` can too).
-        public let maxInFlight: Int
-        /// Requests per second, if limited.
-        public let rateLimit: Double?
-        /// The target's retry policy.
-        public let retry: RetryPolicy
-        /// A semaphore sized ``maxInFlight`` for callers that want it.
-        public let limiter: AsyncSemaphore
     }
 
     /// By target name.
@@ -37,12 +29,13 @@ public final class AirflowTargets: Sendable {
         for (name, config) in configs {
             let transport = config.transportOptions.isDefault ? shared : try makeTransport(config)
             let client = try AirflowClient(config: config, transport: transport, environment: environment, logger: logger)
-            e[name] = Entry(
-                client: client, maxInFlight: config.maxInFlight, rateLimit: config.rateLimit, retry: config.retry,
-                limiter: AsyncSemaphore(config.maxInFlight))
+            e[name] = Entry(client: client)
         }
         entries = e
     }
+
+    /// Every client by target name, as the dispatcher takes them.
+    public var clients: [String: any TriggerClient] { entries.mapValues { $0.client } }
 
     /// The client for a target name.
     public subscript(name: String) -> AirflowClient? { entries[name]?.client }

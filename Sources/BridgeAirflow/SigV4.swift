@@ -63,12 +63,12 @@ public struct SigV4Signer: Sendable {
     public func authorization(for request: HTTPRequest, amzDate: String) -> String {
         let (signedHeaders, canonical) = canonicalRequest(request)
         let scope = "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonical.utf8))))"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Hex.encode(SHA256.hash(data: Array(canonical.utf8))))"
         var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [String(amzDate.prefix(8)), region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
         return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
     }
 
@@ -113,7 +113,7 @@ public struct SigV4Signer: Sendable {
         }
         items.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         let canonicalQuery = items.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-        let payloadHash = Self.hex(SHA256.hash(data: request.body))
+        let payloadHash = Hex.encode(SHA256.hash(data: request.body))
         let text = "\(request.method.rawValue)\n\(canonicalURI)\n\(canonicalQuery)\n\(canonicalHeaders)\n\(signed)\n\(payloadHash)"
         return (signed, text)
     }
@@ -165,13 +165,4 @@ public struct SigV4Signer: Sendable {
         return s.split(separator: "/", omittingEmptySubsequences: false).map { URLEncoding.component(String($0)) }.joined(separator: "/")
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits: [Character] = Array("0123456789abcdef")
-        var s = ""
-        for b in bytes {
-            s.append(digits[Int(b >> 4)])
-            s.append(digits[Int(b & 15)])
-        }
-        return s
-    }
 }

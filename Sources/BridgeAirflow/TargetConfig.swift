@@ -1,5 +1,5 @@
 public import BridgeConfig
-public import BridgeCore
+import BridgeCore
 
 /// Which Airflow REST API a target speaks.
 public enum AirflowAPI: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -35,55 +35,6 @@ public struct TLSOptions: Sendable, Equatable {
     }
 }
 
-/// How the dispatcher retries a target's jobs (parsed here, enforced by the dispatcher).
-///
-/// A job is dead after ``maxAttempts`` attempts or ``maxAge`` seconds since it was
-/// accepted, whichever comes first. Backoff is exponential with full jitter from
-/// ``initialBackoff`` up to ``maxBackoff``; a `Retry-After` answer is honoured up to
-/// ``maxRetryAfter``. After ``breakerThreshold`` consecutive retriable failures the
-/// target's breaker opens for ``breakerCooldown``.
-public struct RetryPolicy: Sendable, Equatable {
-    /// Attempts before a job is dead (default 10).
-    public var maxAttempts: Int
-    /// Seconds after acceptance before a job is dead (default 24h).
-    public var maxAge: Double
-    /// First backoff in seconds (default 1s).
-    public var initialBackoff: Double
-    /// Largest backoff in seconds (default 5m).
-    public var maxBackoff: Double
-    /// Largest `Retry-After` honoured, in seconds (default 15m).
-    public var maxRetryAfter: Double
-    /// Consecutive retriable failures that open the circuit breaker (default 5; 0 disables it).
-    public var breakerThreshold: Int
-    /// Seconds the breaker stays open before one probe request (default 30s).
-    public var breakerCooldown: Double
-
-    /// Creates the settings; every parameter has the documented default.
-    public init(
-        maxAttempts: Int = 10, maxAge: Double = 86_400, initialBackoff: Double = 1, maxBackoff: Double = 300,
-        maxRetryAfter: Double = 900, breakerThreshold: Int = 5, breakerCooldown: Double = 30
-    ) {
-        self.maxAttempts = maxAttempts
-        self.maxAge = maxAge
-        self.initialBackoff = initialBackoff
-        self.maxBackoff = maxBackoff
-        self.maxRetryAfter = maxRetryAfter
-        self.breakerThreshold = breakerThreshold
-        self.breakerCooldown = breakerCooldown
-    }
-
-    /// This policy with a rule's overrides applied.
-    public func applying(_ overrides: RetryOverrides?) -> RetryPolicy {
-        guard let overrides else { return self }
-        var p = self
-        if let v = overrides.maxAttempts { p.maxAttempts = v }
-        if let v = overrides.maxAge { p.maxAge = v }
-        if let v = overrides.initialBackoff { p.initialBackoff = v }
-        if let v = overrides.maxBackoff { p.maxBackoff = v }
-        return p
-    }
-}
-
 /// One Airflow target: where it is, which API it speaks, how to authenticate, and its limits.
 ///
 /// Built by ``TargetsConfig/parse(_:resolver:diagnostics:)`` from one entry of the
@@ -102,26 +53,20 @@ public struct TargetConfig: Sendable {
     public var timeout: Double
     /// Connect timeout in seconds (default 10).
     public var connectTimeout: Double
-    /// Requests in flight at once (default 4).
-    public var maxInFlight: Int
-    /// Requests per second, when limited.
-    public var rateLimit: Double?
     /// TLS settings.
     public var tls: TLSOptions
     /// Explicit proxy URL (otherwise libcurl reads `HTTPS_PROXY`/`HTTP_PROXY`).
     public var proxy: String?
     /// Hosts that bypass the proxy (comma-separated, as `NO_PROXY`).
     public var noProxy: String?
-    /// The dispatcher's retry policy.
-    public var retry: RetryPolicy
     /// Where the target was defined, for messages.
     public var location: SourceLocation?
 
     /// Creates the settings; every parameter has the documented default.
     public init(
         name: String, url: String, api: AirflowAPI = .v2, auth: AuthConfig = .none, timeout: Double = 30,
-        connectTimeout: Double = 10, maxInFlight: Int = 4, rateLimit: Double? = nil, tls: TLSOptions = TLSOptions(),
-        proxy: String? = nil, noProxy: String? = nil, retry: RetryPolicy = RetryPolicy(), location: SourceLocation? = nil
+        connectTimeout: Double = 10, tls: TLSOptions = TLSOptions(),
+        proxy: String? = nil, noProxy: String? = nil, location: SourceLocation? = nil
     ) {
         self.name = name
         var u = url
@@ -131,12 +76,9 @@ public struct TargetConfig: Sendable {
         self.auth = auth
         self.timeout = timeout
         self.connectTimeout = connectTimeout
-        self.maxInFlight = maxInFlight
-        self.rateLimit = rateLimit
         self.tls = tls
         self.proxy = proxy
         self.noProxy = noProxy
-        self.retry = retry
         self.location = location
     }
 

@@ -9,8 +9,12 @@ extension TargetsConfig {
     /// - Parameters:
     ///   - path: the file.
     ///   - resolver: resolves secret references.
+    ///   - alsoRead: reads each target's keys that belong to another component (see ``parse(_:resolver:diagnostics:alsoRead:)``).
     /// - Returns: the targets and every diagnostic (errors and warnings) with `file:line:col`.
-    public static func load(path: String, resolver: SecretResolver = SecretResolver()) -> (targets: [String: TargetConfig], diagnostics: [Diagnostic]) {
+    public static func load(
+        path: String, resolver: SecretResolver = SecretResolver(),
+        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+    ) -> (targets: [String: TargetConfig], diagnostics: [Diagnostic]) {
         let (root, yamlDiags) = YAMLLoader.load(path: path)
         var diags = Diagnostics()
         diags.append(contentsOf: yamlDiags)
@@ -20,18 +24,21 @@ extension TargetsConfig {
             }
             return ([:], diags.items)
         }
-        let targets = parseRoot(root, resolver: resolver, diagnostics: &diags)
+        let targets = parseRoot(root, resolver: resolver, diagnostics: &diags, alsoRead: alsoRead)
         return (targets, diags.items)
     }
 
     /// Finds and parses `targets:` in a parsed `dagbridge.yaml` root mapping.
-    public static func parseRoot(_ root: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics) -> [String: TargetConfig] {
+    public static func parseRoot(
+        _ root: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
+        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+    ) -> [String: TargetConfig] {
         guard root.checkKeys(topLevelKeys, &diagnostics, what: "section") else { return [:] }
         guard let node = root["targets"] else {
             diagnostics.error("no 'targets:' section: add one with at least one Airflow target", at: root)
             return [:]
         }
-        let targets = parse(node, resolver: resolver, diagnostics: &diagnostics)
+        let targets = parse(node, resolver: resolver, diagnostics: &diagnostics, alsoRead: alsoRead)
         if targets.isEmpty && !diagnostics.hasErrors {
             diagnostics.error("'targets:' is empty: add at least one Airflow target", at: node)
         }

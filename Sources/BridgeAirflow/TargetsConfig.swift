@@ -3,13 +3,7 @@ import BridgeCore
 
 /// Reads the `targets:` section of `dagbridge.yaml`.
 public enum TargetsConfig {
-    static let targetKeys = [
-        "url", "api", "auth", "timeout", "connect_timeout", "max_in_flight", "rate_limit", "tls", "proxy", "no_proxy", "retry",
-    ]
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]
-    static let retryKeys = [
-        "max_attempts", "max_age", "initial_backoff", "max_backoff", "max_retry_after", "breaker_threshold", "breaker_cooldown",
-    ]
     static let authTypes = ["none", "basic", "bearer", "header", "airflow-password", "google", "aws-mwaa", "kerberos"]
 
     /// Parses the `targets:` mapping (name → target) into configurations, recording every problem.
@@ -38,13 +32,10 @@ public enum TargetsConfig {
     ///   - `kerberos`: no keys; a ticket cache (`kinit`) or `KRB5_CLIENT_KTNAME` keytab must exist.
     /// - `timeout` (duration, default 30s): total time of one request.
     /// - `connect_timeout` (duration, default 10s).
-    /// - `max_in_flight` (integer 1...1024, default 4): Airflow on SQLite fails concurrent writes.
-    /// - `rate_limit` (requests per second, optional).
     /// - `tls` (mapping): `ca_file`, `cert_file`, `key_file` (paths), `insecure_skip_verify` (boolean, default false).
     /// - `proxy` (URL, default from `HTTPS_PROXY`), `no_proxy` (comma-separated hosts).
-    /// - `retry` (mapping): `max_attempts` (integer, default 10), `max_age` (duration, default 24h), `initial_backoff`
-    ///   (duration, default 1s), `max_backoff` (duration, default 5m), `max_retry_after` (duration, default 15m),
-    ///   `breaker_threshold` (integer, default 5, 0 disables), `breaker_cooldown` (duration, default 30s).
+    /// - the dispatcher's keys (`max_in_flight`, `rate_limit`, `retry`), read by the `alsoRead` parser
+    ///   (`DispatchPolicy.parse` in BridgeDispatch); without one they are unknown keys.
     ///
     /// Secrets are `${env:NAME}` or `${file:/path}` references; a secret written inline is accepted with a warning.
     ///
@@ -59,8 +50,12 @@ public enum TargetsConfig {
     ///   - node: the value of `targets:`.
     ///   - resolver: resolves secret references.
     ///   - diagnostics: collects problems with `file:line:col`.
+    ///   - alsoRead: reads the keys of each target that belong to another component, before unknown keys are reported.
     /// - Returns: the targets that parsed without errors, by name.
-    public static func parse(_ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics) -> [String: TargetConfig] {
+    public static func parse(
+        _ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
+        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+    ) -> [String: TargetConfig] {
         guard let pairs = node.mapping else {
             diagnostics.error("'targets' must be a mapping of target name to settings, found \(node.describeValue)", at: node)
             return [:]
@@ -72,7 +67,7 @@ public enum TargetsConfig {
                 diagnostics.error("target name '\(name)' must be letters, digits, '_', '-' or '.'", at: key)
                 continue
             }
-            if let t = parseTarget(name: name, value, resolver: resolver, diagnostics: &diagnostics) {
+            if let t = parseTarget(name: name, value, resolver: resolver, diagnostics: &diagnostics, alsoRead: alsoRead) {
                 out[name] = t
             }
         }
@@ -80,13 +75,20 @@ public enum TargetsConfig {
     }
 
     /// Parses one target's mapping; `nil` when it has errors (all recorded).
-    public static func parseTarget(name: String, _ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics) -> TargetConfig? {
+    public static func parseTarget(
+        name: String, _ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
+        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+    ) -> TargetConfig? {
         let before = diagnostics.items.count
         func hadErrors() -> Bool { diagnostics.items[before...].contains { $0.severity == .error } }
-        guard node.checkKeys(targetKeys, &diagnostics) else { return nil }
+        guard node.mapping != nil else {
+            diagnostics.error("expected a mapping, found \(node.describeValue)", at: node)
+            return nil
+        }
+        var section = ConfigSection(node)
 
         var target = TargetConfig(name: name, url: "", location: node.location)
-        if let n = node["api"], let s = n.string(&diagnostics) {
+        if let n = section["api"], let s = n.string(&diagnostics) {
             if let api = AirflowAPI(rawValue: s) {
                 target.api = api
             } else {
@@ -95,12 +97,12 @@ public enum TargetsConfig {
                 diagnostics.error(msg + " (use v2 for Airflow 3, v1 for Airflow 2, experimental, or rest-api-plugin)", at: n)
             }
         }
-        if let n = node["auth"] {
+        if let n = section["auth"] {
             if let a = parseAuth(n, resolver: resolver, diagnostics: &diagnostics) { target.auth = a }
         }
         var isMWAA = false
         if case .awsMWAA = target.auth { isMWAA = true }
-        if let n = node["url"] {
+        if let n = section["url"] {
             // `url` may be a reference (`${env:AIRFLOW_URL}`) so one config file serves every environment.
             let raw = n.string(&diagnostics)
             let s = raw.flatMap { $0.contains("${") ? resolver.resolve(n, &diagnostics)?.value : $0 }
@@ -118,13 +120,9 @@ public enum TargetsConfig {
         } else if !isMWAA {
             diagnostics.error("target '\(name)' has no 'url': give the Airflow base URL, e.g. https://airflow.example.com", at: node)
         }
-        if let n = node["timeout"], let v = positiveDuration(n, &diagnostics) { target.timeout = v }
-        if let n = node["connect_timeout"], let v = positiveDuration(n, &diagnostics) { target.connectTimeout = v }
-        if let n = node["max_in_flight"], let v = n.int(&diagnostics, in: 1...1024) { target.maxInFlight = v }
-        if let n = node["rate_limit"], !n.isNull, let v = n.double(&diagnostics) {
-            if v > 0 { target.rateLimit = v } else { diagnostics.error("rate_limit must be a positive number of requests per second", at: n) }
-        }
-        if let n = node["tls"], n.checkKeys(tlsKeys, &diagnostics) {
+        if let n = section["timeout"], let v = positiveDuration(n, &diagnostics) { target.timeout = v }
+        if let n = section["connect_timeout"], let v = positiveDuration(n, &diagnostics) { target.connectTimeout = v }
+        if let n = section["tls"], n.checkKeys(tlsKeys, &diagnostics) {
             if let c = n["ca_file"] { target.tls.caFile = c.string(&diagnostics) }
             if let c = n["cert_file"] { target.tls.certFile = c.string(&diagnostics) }
             if let c = n["key_file"] { target.tls.keyFile = c.string(&diagnostics) }
@@ -136,33 +134,14 @@ public enum TargetsConfig {
                 diagnostics.error("tls needs both cert_file and key_file for a client certificate", at: n)
             }
         }
-        if let n = node["proxy"], !n.isNull, let s = n.string(&diagnostics) { target.proxy = s }
-        if let n = node["no_proxy"], !n.isNull, let l = n.stringList(&diagnostics) { target.noProxy = l.joined(separator: ",") }
-        if let n = node["retry"] { target.retry = parseRetry(n, &diagnostics) ?? target.retry }
-        if isMWAA, node["url"] != nil, case .awsMWAA(let m) = target.auth, m.mode == .invokeRestAPI {
-            diagnostics.warning("url is ignored with aws-mwaa invoke-rest-api (the AWS endpoint is used)", at: node["url"])
+        if let n = section["proxy"], !n.isNull, let s = n.string(&diagnostics) { target.proxy = s }
+        if let n = section["no_proxy"], !n.isNull, let l = n.stringList(&diagnostics) { target.noProxy = l.joined(separator: ",") }
+        alsoRead(name, &section, &diagnostics)
+        section.reportUnknown(&diagnostics)
+        if isMWAA, section["url"] != nil, case .awsMWAA(let m) = target.auth, m.mode == .invokeRestAPI {
+            diagnostics.warning("url is ignored with aws-mwaa invoke-rest-api (the AWS endpoint is used)", at: section["url"])
         }
         return hadErrors() ? nil : target
-    }
-
-    /// Parses a `retry:` mapping; `nil` when it has errors.
-    public static func parseRetry(_ node: ConfigNode, _ diagnostics: inout Diagnostics) -> RetryPolicy? {
-        guard node.checkKeys(retryKeys, &diagnostics) else { return nil }
-        var p = RetryPolicy()
-        let before = diagnostics.items.count
-        if let n = node["max_attempts"], let v = n.int(&diagnostics, in: 1...1_000_000) { p.maxAttempts = v }
-        if let n = node["max_age"], let v = positiveDuration(n, &diagnostics) { p.maxAge = v }
-        if let n = node["initial_backoff"], let v = positiveDuration(n, &diagnostics) { p.initialBackoff = v }
-        if let n = node["max_backoff"], let v = positiveDuration(n, &diagnostics) { p.maxBackoff = v }
-        if let n = node["max_retry_after"], let v = positiveDuration(n, &diagnostics) { p.maxRetryAfter = v }
-        if let n = node["breaker_threshold"], let v = n.int(&diagnostics, in: 0...1_000_000) { p.breakerThreshold = v }
-        if let n = node["breaker_cooldown"], let v = positiveDuration(n, &diagnostics) { p.breakerCooldown = v }
-        if p.initialBackoff > p.maxBackoff {
-            diagnostics.error(
-                "initial_backoff (\(DurationText.format(p.initialBackoff))) is larger than max_backoff (\(DurationText.format(p.maxBackoff)))",
-                at: node["initial_backoff"] ?? node)
-        }
-        return diagnostics.items[before...].contains { $0.severity == .error } ? nil : p
     }
 
     static func positiveDuration(_ node: ConfigNode, _ diagnostics: inout Diagnostics) -> Double? {

@@ -65,3 +65,10 @@ extension StringProtocol {
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }
+
+extension Duration {
+    /// The duration in (fractional) seconds, for `Date` arithmetic and metrics.
+    public var timeInterval: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

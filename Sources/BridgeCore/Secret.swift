@@ -16,3 +16,11 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var description: String { "<redacted>" }
     public var debugDescription: String { "Secret(<redacted>, from \(origin))" }
 }
+
+/// Compares two byte strings in time that depends only on their lengths.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<a.count { diff |= a[i] ^ b[i] }
+    return diff == 0
+}

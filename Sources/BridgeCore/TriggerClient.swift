@@ -85,9 +85,3 @@ extension JobStore {
         for e in entries { _ = try await enqueue(event: e.event, jobs: e.jobs, failures: e.failures) }
     }
 }
-
-/// A front door that produces events (webhook routes, a Kafka consumer).
-public protocol EventSource: Sendable {
-    /// The configured source name.
-    var name: String { get }
-}

@@ -1,4 +1,3 @@
-import CRdKafka
 import Foundation
 public import Logging
 public import ServiceLifecycle

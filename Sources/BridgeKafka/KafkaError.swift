@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// An error from the Kafka source: a code to branch on, a message a person can act on.
 public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure (grows without breaking callers).
@@ -31,15 +29,4 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "kafka \(code): \(message)" }
-}
-
-/// The text of a NUL-terminated error buffer librdkafka filled.
-func errorText(_ buffer: [CChar]) -> String {
-    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// The linked librdkafka's version.
-public enum KafkaVersion {
-    /// `rd_kafka_version_str()`, e.g. `2.0.2`.
-    public static var string: String { String(cString: rd_kafka_version_str()) }
 }

@@ -28,7 +28,7 @@ extension Filter {
             }
         case .b64decode:
             guard case .string(let s) = v else { throw Filter.error("b64decode", "needs base64 text, got \(TemplateText.describe(v))", expr) }
-            switch Base64.decode(s) {
+            switch Base64.decodeChecked(s) {
             case .success(let bytes):
                 guard let text = String(validating: bytes, as: UTF8.self) else {
                     throw Filter.error("b64decode", "the decoded bytes are not UTF-8 text", expr)
@@ -49,7 +49,7 @@ extension Filter {
             return .string(TemplateText.slug(TemplateText.text(v)))
         case .sha256:
             let digest = SHA256.hash(data: Array(TemplateText.text(v).utf8))
-            return .string(TemplateText.hex(digest))
+            return .string(Hex.encode(digest))
         case .replace(let find, let with):
             guard let s = TemplateText.replace(TemplateText.text(v), find, with, limit: ctx.maxTextBytes) else {
                 throw Filter.error("replace", "the result would be longer than \(ctx.maxTextBytes) bytes", expr)

@@ -1,10 +1,12 @@
+public import BridgeDispatch
+public import BridgeIntake
 public import Prometheus
 import Synchronization
 
 /// The service's Prometheus metrics, on one registry that `GET /metrics` renders.
 ///
 /// Created per application (not a process-wide bootstrap) so tests can run several apps.
-public final class BridgeMetrics: Sendable {
+public final class BridgeMetrics: IntakeObserver {
     public let registry: PrometheusCollectorRegistry
 
     /// Which series a cached handle belongs to: the metric and its label values, in order.
@@ -60,9 +62,6 @@ public final class BridgeMetrics: Sendable {
         MetricNameDescriptor(namespace: "dagbridge", metricName: name, unitName: unit, helpText: help)
     }
 
-    /// A delivery arrived on a source.
-    public func eventReceived(source: String) { eventsReceived(source: source, count: 1) }
-
     /// `count` deliveries arrived on a source at once (a Kafka batch).
     public func eventsReceived(source: String, count: Int) {
         counter(.received, [source]) {
@@ -70,10 +69,11 @@ public final class BridgeMetrics: Sendable {
         }.increment(by: Int64(count))
     }
 
-    /// A delivery was refused (`signature`, `too_large`, `media_type`, `malformed`, `unavailable`, `unknown_source`).
-    public func eventRejected(source: String, reason: String) {
-        counter(.rejected, [source, reason]) {
-            registry.makeCounter(descriptor: d("events_rejected", "total", "Deliveries refused, by reason"), labels: [("source", source), ("reason", reason)])
+    /// A delivery was refused.
+    public func eventRejected(source: String, reason: RejectionReason) {
+        counter(.rejected, [source, reason.rawValue]) {
+            registry.makeCounter(
+                descriptor: d("events_rejected", "total", "Deliveries refused, by reason"), labels: [("source", source), ("reason", reason.rawValue)])
         }.increment()
     }
 
@@ -94,10 +94,11 @@ public final class BridgeMetrics: Sendable {
         }.increment()
     }
 
-    /// One dispatch attempt finished (`delivered`, `duplicate`, `retry`, `dead`).
-    public func jobOutcome(target: String, outcome: String, seconds: Double) {
-        counter(.jobs, [target, outcome]) {
-            registry.makeCounter(descriptor: d("jobs", "total", "Dispatch attempts by target and outcome"), labels: [("target", target), ("outcome", outcome)])
+    /// One dispatch attempt finished.
+    public func jobOutcome(target: String, outcome: DispatchOutcome, seconds: Double) {
+        counter(.jobs, [target, outcome.rawValue]) {
+            registry.makeCounter(
+                descriptor: d("jobs", "total", "Dispatch attempts by target and outcome"), labels: [("target", target), ("outcome", outcome.rawValue)])
         }.increment()
         histogram(.dispatchDuration, [target]) {
             registry.makeDurationHistogram(

@@ -1,10 +1,13 @@
 import BridgeAirflow
 import BridgeConfig
 import BridgeCore
+public import BridgeDispatch
 import BridgeHTTP
+public import BridgeIntake
 public import BridgeKafka
 import BridgeRules
 public import BridgeStore
+import BridgeWebhooks
 import Foundation
 public import Hummingbird
 import HummingbirdCore
@@ -27,12 +30,14 @@ public struct DagbridgeService: Sendable {
     public let journal: Journal
     public let dispatcher: Dispatcher
     public let rules: RuleSetHolder
+    /// The dead-letter queue as the admin API (and the console) act on it.
+    public let dlq: DLQService
     public let metrics: BridgeMetrics
     public let readiness: Readiness
     /// One consumer per configured Kafka source.
     public let kafkaConsumers: [KafkaConsumer]
     let http: HTTPClient
-    let reloader: RulesReloader
+    public let reloader: RulesReloader
     let logger: Logger
 
     /// Builds every component from a validated configuration.
@@ -40,9 +45,7 @@ public struct DagbridgeService: Sendable {
     public init(config: ServiceConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        let loaded = RuleSetLoader.load(
-            directory: config.rules.path,
-            options: .init(targets: Set(config.targets.keys), sources: config.sourceNames, maxConfBytes: config.rules.maxConfBytes))
+        let loaded = RuleSetLoader.load(directory: config.rules.path, options: config.ruleOptions)
         guard let ruleSet = loaded.ruleSet else {
             throw BridgeError(.config, "the rules in \(config.rules.path) have errors:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
@@ -52,14 +55,16 @@ public struct DagbridgeService: Sendable {
         let metrics = BridgeMetrics()
         self.metrics = metrics
         dispatcher = Dispatcher(
-            journal: journal, targets: DispatchTarget.all(targets),
+            journal: journal, targets: DispatchTarget.all(clients: targets.clients, policies: config.policies),
             options: Dispatcher.Options(
                 shutdownDeadline: config.server.shutdownTimeout,
                 onAttempt: { target, outcome, seconds in metrics.jobOutcome(target: target, outcome: outcome, seconds: seconds) }),
             logger: logger)
-        rules = RuleSetHolder(ruleSet)
+        let rules = RuleSetHolder(ruleSet)
+        self.rules = rules
+        dlq = DLQService(journal: journal, currentRules: { rules.ruleSet })
         readiness = Readiness()
-        reloader = RulesReloader(config: config, holder: rules, watch: config.rules.watch, logger: logger)
+        reloader = RulesReloader(directory: config.rules.path, options: config.ruleOptions, holder: rules, watch: config.rules.watch, logger: logger)
         let ingress = KafkaIngress(rules: rules, store: journal, metrics: metrics, logger: logger)
         let observer = metrics
         kafkaConsumers = config.kafka.map { KafkaConsumer(config: $0, sink: ingress, observer: observer, logger: logger) }
@@ -70,8 +75,10 @@ public struct DagbridgeService: Sendable {
     public func makeApplication() throws -> some ApplicationProtocol {
         let router = Router()
         let ingress = WebhookIngress(sources: config.webhooks, rules: rules, store: journal, metrics: metrics, logger: logger)
-        router.addWebhookRoutes(ingress)
-        router.addOperationsRoutes(self)
+        WebhookRoutes(ingress: ingress).add(to: router)
+        HealthRoutes(readiness: readiness, journal: journal, storePath: config.store.path, rules: rules).add(to: router)
+        MetricsRoutes(metrics: metrics, dispatcher: dispatcher).add(to: router)
+        AdminRoutes(token: config.server.adminToken?.value, rules: rules, reloader: reloader, dispatcher: dispatcher, dlq: dlq).add(to: router)
         var server = HTTPServerBuilder.http1()
         if let cert = config.server.tlsCert, let key = config.server.tlsKey {
             let tls = TLSConfiguration.makeServerConfiguration(

@@ -16,6 +16,9 @@ public enum JobState: String, Sendable, Equatable, CaseIterable {
 
     /// `true` for `delivered`, `duplicate` and `dead`.
     public var isTerminal: Bool { self == .delivered || self == .duplicate || self == .dead }
+
+    /// The state as an SQL string literal (`'in_flight'`): the journal's queries spell states only through this.
+    var sql: String { "'\(rawValue)'" }
 }
 
 /// A job as the journal holds it: the request to send plus its delivery state.

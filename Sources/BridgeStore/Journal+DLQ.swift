@@ -264,10 +264,10 @@ extension Journal {
             let auditID = db.lastInsertedRowID
             let upd = try db.cachedStatement(
                 sql: """
-                    UPDATE jobs SET state = 'pending', attempts = 0, next_attempt_at = ?, age_from = ?, updated_at = ?,
+                    UPDATE jobs SET state = \(JobState.pending.sql), attempts = 0, next_attempt_at = ?, age_from = ?, updated_at = ?,
                         replays = ?, dag_id = ?, conf = ?, dag_run_id = ?, logical_date = ?, note = ?, retry = ?,
                         last_reason = ?
-                    WHERE id = ? AND state IN ('dead', 'delivered', 'duplicate')
+                    WHERE id = ? AND state IN (\(JobState.dead.sql), \(JobState.delivered.sql), \(JobState.duplicate.sql))
                     """)
             let link = try db.cachedStatement(sql: "INSERT INTO audit_jobs (audit_id, job_id, detail) VALUES (?, ?, ?)")
             var applied = Set<Int64>()
@@ -338,7 +338,7 @@ extension Journal {
             var deleted = Set<Int64>()
             for id in deleteList {
                 guard let ref = try Int64.fetchOne(
-                    db, sql: "SELECT event_ref FROM jobs WHERE id = ? AND state = 'dead'", arguments: [id])
+                    db, sql: "SELECT event_ref FROM jobs WHERE id = ? AND state = \(JobState.dead.sql)", arguments: [id])
                 else { continue }
                 try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM attempts WHERE job_id = ?", arguments: [id])

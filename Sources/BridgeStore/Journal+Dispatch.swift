@@ -31,7 +31,7 @@ extension Journal {
         let t = now.timeIntervalSince1970
         return try await writer.submit { db in
             try db.execute(
-                sql: "UPDATE jobs SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight'",
+                sql: "UPDATE jobs SET state = \(JobState.pending.sql), next_attempt_at = ?, updated_at = ? WHERE state = \(JobState.inFlight.sql)",
                 arguments: [t, t])
             return db.changesCount
         }
@@ -49,11 +49,11 @@ extension Journal {
                 db.cachedStatement(
                     sql: """
                         SELECT \(Journal.jobColumns) FROM jobs
-                        WHERE target = ? AND state = 'pending' AND next_attempt_at <= ?
+                        WHERE target = ? AND state = \(JobState.pending.sql) AND next_attempt_at <= ?
                         ORDER BY next_attempt_at, attempts, id LIMIT ?
                         """),
                 arguments: [target, t, limit])
-            let upd = try db.cachedStatement(sql: "UPDATE jobs SET state = 'in_flight', updated_at = ? WHERE id = ?")
+            let upd = try db.cachedStatement(sql: "UPDATE jobs SET state = \(JobState.inFlight.sql), updated_at = ? WHERE id = ?")
             var jobs: [StoredJob] = []
             jobs.reserveCapacity(rows.count)
             for row in rows {
@@ -70,7 +70,7 @@ extension Journal {
     public func nextDue(target: String) async throws -> Date? {
         try await pool.read { db in
             try Double.fetchOne(
-                db, sql: "SELECT MIN(next_attempt_at) FROM jobs WHERE target = ? AND state = 'pending'",
+                db, sql: "SELECT MIN(next_attempt_at) FROM jobs WHERE target = ? AND state = \(JobState.pending.sql)",
                 arguments: [target]
             ).map(Journal.date)
         }
@@ -79,7 +79,7 @@ extension Journal {
     /// The targets that have pending jobs.
     public func targetsWithPendingJobs() async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT target FROM jobs WHERE state = 'pending'")
+            try String.fetchAll(db, sql: "SELECT DISTINCT target FROM jobs WHERE state = \(JobState.pending.sql)")
         }
     }
 
@@ -130,7 +130,7 @@ extension Journal {
         let now = Date().timeIntervalSince1970
         try await writer.submit { db in
             let st = try db.cachedStatement(
-                sql: "UPDATE jobs SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'in_flight'")
+                sql: "UPDATE jobs SET state = \(JobState.pending.sql), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = \(JobState.inFlight.sql)")
             for id in jobIDs { try st.execute(arguments: [t, now, id]) }
         }
     }
@@ -143,7 +143,7 @@ extension Journal {
         let t = until.timeIntervalSince1970
         return try await writer.submit { db in
             try db.execute(
-                sql: "UPDATE jobs SET next_attempt_at = ? WHERE target = ? AND state = 'pending' AND next_attempt_at < ?",
+                sql: "UPDATE jobs SET next_attempt_at = ? WHERE target = ? AND state = \(JobState.pending.sql) AND next_attempt_at < ?",
                 arguments: [t, target, t])
             return db.changesCount
         }
@@ -155,14 +155,14 @@ extension Journal {
     public func killJobsOfUnknownTargets(known: [String], now: Date = Date()) async throws -> Int {
         let t = now.timeIntervalSince1970
         let n = try await writer.submit { db -> Int in
-            let targets = try String.fetchAll(db, sql: "SELECT DISTINCT target FROM jobs WHERE state = 'pending'")
+            let targets = try String.fetchAll(db, sql: "SELECT DISTINCT target FROM jobs WHERE state = \(JobState.pending.sql)")
             var n = 0
             for target in targets where !known.contains(target) {
                 try db.execute(
                     sql: """
-                        UPDATE jobs SET state = 'dead', updated_at = ?,
+                        UPDATE jobs SET state = \(JobState.dead.sql), updated_at = ?,
                             last_reason = 'target ''' || target || ''' is not configured (known targets: ' || ? || ')'
-                        WHERE target = ? AND state = 'pending'
+                        WHERE target = ? AND state = \(JobState.pending.sql)
                         """,
                     arguments: [t, known.sorted().joined(separator: ", "), target])
                 n += db.changesCount
@@ -208,7 +208,7 @@ extension Journal {
                     db,
                     sql: """
                         SELECT id, event_ref FROM jobs
-                        WHERE state IN ('delivered', 'duplicate') AND updated_at < ? LIMIT ?
+                        WHERE state IN (\(JobState.delivered.sql), \(JobState.duplicate.sql)) AND updated_at < ? LIMIT ?
                         """,
                     arguments: [cutoff, chunk])
                 if rows.isEmpty { return r }

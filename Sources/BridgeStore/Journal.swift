@@ -236,7 +236,7 @@ public final class Journal: JobStore {
             sql: """
                 INSERT INTO jobs (event_ref, seq, rule, target, dag_id, conf, dag_run_id, logical_date, note, retry,
                     state, attempts, next_attempt_at, age_from, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(JobState.pending.sql), 0, ?, ?, ?, ?)
                 """)
         var ids: [Int64] = []
         ids.reserveCapacity(e.jobs.count)
@@ -252,7 +252,7 @@ public final class Journal: JobStore {
                 sql: """
                     INSERT INTO jobs (event_ref, seq, rule, target, dag_id, conf, dag_run_id, state, attempts,
                         next_attempt_at, age_from, created_at, updated_at, last_reason)
-                    VALUES (?, ?, ?, ?, '', 'null', ?, 'dead', 0, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, '', 'null', ?, \(JobState.dead.sql), 0, ?, ?, ?, ?, ?)
                     """)
             for (i, f) in e.failures.enumerated() {
                 try insDead.execute(arguments: [
@@ -288,14 +288,14 @@ public final class Journal: JobStore {
     /// Re-counts pending + in-flight jobs from the file (another process may have replayed jobs).
     public func refreshCounters() async throws {
         let n = try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'in_flight')") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN (\(JobState.pending.sql), \(JobState.inFlight.sql))") ?? 0
         }
         setActive(n)
     }
 
     private func refreshCountersBlocking() throws {
         let n = try pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'in_flight')") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN (\(JobState.pending.sql), \(JobState.inFlight.sql))") ?? 0
         }
         setActive(n)
     }

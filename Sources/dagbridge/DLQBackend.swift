@@ -18,37 +18,23 @@ protocol DLQBackend: Sendable {
     func purge(_ request: AdminDLQRequest) async throws -> [JSONValue]
 }
 
-/// The store file, opened directly (safe while the service runs: WAL and short transactions).
+/// The store file, opened directly (safe while the service runs: WAL and short transactions),
+/// through the same ``DLQService`` the admin API uses.
 struct LocalDLQBackend: DLQBackend {
-    let journal: Journal
-    let actor: String
+    let service: DLQService
 
-    init(journal: Journal, actor: String = DLQActor.name(nil)) {
-        self.journal = journal
-        self.actor = actor
-    }
+    init(journal: Journal) { service = DLQService(journal: journal) }
 
-    func list(_ filter: JobFilter) async throws -> [JSONValue] {
-        try await journal.jobs(matching: filter).map(\.summaryJSON)
-    }
+    func list(_ filter: JobFilter) async throws -> [JSONValue] { try await service.list(filter) }
 
-    func show(id: Int64) async throws -> JSONValue? { try await journal.jobDetail(id: id) }
+    func show(id: Int64) async throws -> JSONValue? { try await service.show(id: id) }
 
     func replay(_ request: AdminDLQRequest, rules: RuleSet?) async throws -> [JSONValue] {
-        let (ids, selected) = try await journal.resolve(request.selection)
-        guard !ids.isEmpty else { return [] }
-        let options = ReplayOptions(newRunID: request.newRunID, rate: request.rate, dryRun: request.dryRun, note: rules == nil ? "" : "rerender")
-        let who = DLQActor.name(request.by)
-        if let rules {
-            return try await journal.replay(ids: ids, actor: who, filters: selected, options: options, rerenderWith: rules).map(\.json)
-        }
-        return try await journal.replay(ids: ids, actor: who, filters: selected, options: options).map(\.json)
+        try await service.replay(request, actor: DLQActor.name(request.by), rules: rules).map(\.json)
     }
 
     func purge(_ request: AdminDLQRequest) async throws -> [JSONValue] {
-        let (ids, selected) = try await journal.resolve(request.selection)
-        guard !ids.isEmpty else { return [] }
-        return try await journal.purge(ids: ids, actor: DLQActor.name(request.by), filters: selected, dryRun: request.dryRun).map(\.json)
+        try await service.purge(request, actor: DLQActor.name(request.by)).map(\.json)
     }
 }
 

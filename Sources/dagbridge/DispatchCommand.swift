@@ -2,8 +2,8 @@ import ArgumentParser
 import BridgeAirflow
 import BridgeConfig
 import BridgeCore
+import BridgeDispatch
 import BridgeHTTP
-import BridgeServer
 import BridgeStore
 import Foundation
 import Logging
@@ -32,7 +32,8 @@ struct DispatchCommand: AsyncParsableCommand {
         var diags = Diagnostics()
         diags.append(contentsOf: problems)
         let store = StoreConfig.parse(root?["store"], diagnostics: &diags)
-        let (targets, targetProblems) = TargetsConfig.load(path: config)
+        var policies: [String: DispatchPolicy] = [:]
+        let (targets, targetProblems) = TargetsConfig.load(path: config) { name, section, d in policies[name] = DispatchPolicy.parse(&section, &d) }
         diags.append(contentsOf: targetProblems)
         for d in diags.items { FileHandle.standardError.write(Data((d.description + "\n").utf8)) }
         guard let store, !diags.hasErrors else { throw Failure(message: "\(config): configuration has errors") }
@@ -47,8 +48,8 @@ struct DispatchCommand: AsyncParsableCommand {
         let http = try HTTPClient()
         let registry = try AirflowTargets(targets, client: http)
         let dispatcher = Dispatcher(
-            journal: journal, targets: DispatchTarget.all(registry),
-            options: Dispatcher.Options(shutdownDeadline: shutdownDeadline, idlePoll: idlePoll), logger: logger)
+            journal: journal, targets: DispatchTarget.all(clients: registry.clients, policies: policies),
+            options: Dispatcher.Options(shutdownDeadline: .seconds(shutdownDeadline), idlePoll: .seconds(idlePoll)), logger: logger)
         try await dispatcher.runUntilSignalled(logger: logger)
         await http.shutdownAndWait()
     }

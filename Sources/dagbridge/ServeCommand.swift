@@ -1,6 +1,7 @@
 import ArgumentParser
 import BridgeConfig
 import BridgeRules
+import BridgeIntake
 import BridgeServer
 import BridgeStore
 import Foundation
@@ -28,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         for d in diags { printError(d.description) }
         guard let loaded else { throw Failure(message: "\(config): the configuration has errors (dagbridge config check --config \(config))") }
         let format = loaded.logging.format
-        let level = Logger.Level(rawValue: loaded.logging.level) ?? .info
+        let level = loaded.logging.level
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         let logger = Logger(label: "dagbridge")
         let service: DagbridgeService

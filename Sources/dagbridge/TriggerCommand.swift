@@ -2,6 +2,7 @@ import ArgumentParser
 import BridgeAirflow
 import BridgeConfig
 import BridgeCore
+import BridgeDispatch
 import BridgeHTTP
 import Foundation
 
@@ -12,7 +13,8 @@ struct TargetsConfigOptions: ParsableArguments {
 
     /// Loads the targets, printing diagnostics to standard error; throws a failure (exit 1) on errors.
     func loadTargets() throws -> [String: TargetConfig] {
-        let (targets, diags) = TargetsConfig.load(path: config)
+        // The dispatcher's keys are checked too, so `targets check` reports every problem `serve` would.
+        let (targets, diags) = TargetsConfig.load(path: config) { _, section, d in _ = DispatchPolicy.parse(&section, &d) }
         for d in diags { FileHandle.standardError.write(Data((d.description + "\n").utf8)) }
         if diags.contains(where: { $0.severity == .error }) {
             throw Failure(message: "\(config): configuration has errors")

@@ -1,4 +1,5 @@
 @testable import BridgeAirflow
+import BridgeDispatch
 import BridgeCore
 import BridgeHTTP
 import Foundation
@@ -24,49 +25,14 @@ struct RegistryTests {
         })
         #expect(targets.names == ["a", "b", "k"])
         #expect(dedicated.withLock { $0.sorted() } == ["b", "k"])
-        let a = try #require(targets.entries["a"])
-        #expect(a.maxInFlight == 2 && a.rateLimit == 5 && a.retry.maxAttempts == 3)
+        #expect(targets.clients.keys.sorted() == ["a", "b", "k"])
+        let (_, policies, _) = parseTargetsAndPolicies(yaml)
+        #expect(policies["a"] == DispatchPolicy(retry: RetryPolicy(maxAttempts: 3), maxInFlight: 2, rateLimit: 5))
         #expect(targets["k"]?.config.transportOptions.negotiate == true)
         #expect(HTTPClientConfiguration(target: configs["k"]!).negotiate)
         #expect(HTTPClientConfiguration(target: configs["b"]!).proxy == "http://127.0.0.1:3")
         #expect(targets["missing"] == nil)
     }
-
-    @Test func semaphoreCapsConcurrency() async throws {
-        let sem = AsyncSemaphore(2)
-        let state = Box()
-        try await withThrowingTaskGroup(of: Void.self) { g in
-            for _ in 0..<10 {
-                g.addTask {
-                    try await sem.withSlot {
-                        state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
-                        try await Task.sleep(for: .milliseconds(20))
-                        state.withLock { $0.now -= 1 }
-                    }
-                }
-            }
-            try await g.waitForAll()
-        }
-        #expect(state.withLock { $0.peak } == 2)
-    }
-
-    @Test func cancelledWaiterLeaves() async throws {
-        let sem = AsyncSemaphore(1)
-        try await sem.acquire()
-        let waiter = Task { try await sem.acquire() }
-        try await Task.sleep(for: .milliseconds(50))
-        waiter.cancel()
-        await #expect(throws: CancellationError.self) { try await waiter.value }
-        sem.release()
-        try await sem.acquire()  // the slot was not handed to the cancelled waiter
-        sem.release()
-    }
-}
-
-/// Shared counters for the concurrency test (safe: all state behind the Mutex).
-final class Box: Sendable {
-    private let m = Mutex((now: 0, peak: 0))
-    func withLock<T>(_ body: (inout (now: Int, peak: Int)) -> T) -> T { m.withLock { body(&$0) } }
 }
 
 /// Names recorded from a closure (safe: all state behind the Mutex).

@@ -1,4 +1,5 @@
 @testable import BridgeAirflow
+import BridgeDispatch
 import BridgeConfig
 import BridgeCore
 import Foundation
@@ -50,22 +51,22 @@ struct TargetsConfigTests {
                 url: https://k
                 auth: {type: kerberos}
             """
-        let (t, diags) = parseTargets(yaml, env: Self.env)
+        let (t, policies, diags) = parseTargetsAndPolicies(yaml, env: Self.env)
         #expect(diags.isEmpty, "\(diags)")
         #expect(t.count == 8)
         let prod = try #require(t["prod"])
         #expect(prod.url == "https://airflow.example.com/prefix")
         #expect(prod.api == .v2)
-        #expect(prod.timeout == 15 && prod.connectTimeout == 2 && prod.maxInFlight == 8 && prod.rateLimit == 50)
+        #expect(prod.timeout == 15 && prod.connectTimeout == 2 && policies["prod"]?.maxInFlight == 8 && policies["prod"]?.rateLimit == 50)
         #expect(prod.tls == TLSOptions(caFile: "/etc/ca.pem", certFile: "/etc/c.pem", keyFile: "/etc/k.pem"))
         #expect(prod.proxy == "http://proxy:3128" && prod.noProxy == "localhost,.internal")
-        #expect(prod.retry == RetryPolicy(maxAttempts: 3, maxAge: 7200, initialBackoff: 0.5, maxBackoff: 60, maxRetryAfter: 600, breakerThreshold: 7, breakerCooldown: 60))
+        #expect(policies["prod"]?.retry == RetryPolicy(maxAttempts: 3, maxAge: 7200, initialBackoff: 0.5, maxBackoff: 60, maxRetryAfter: 600, breakerThreshold: 7, breakerCooldown: 60))
         guard case .airflowPassword(let u, let pw, nil) = prod.auth else { Issue.record("auth \(prod.auth)"); return }
         #expect(u == "bridge" && pw.value == "s3cret" && pw.origin == "env:AF_PW")
         guard case .bearer(let tok, true) = t["astro"]!.auth else { Issue.record("astro"); return }
         #expect(tok.value == "tok")
-        #expect(t["old"]!.retry == RetryPolicy())
-        #expect(t["old"]!.maxInFlight == 4 && t["old"]!.timeout == 30)
+        #expect(policies["old"] == DispatchPolicy())
+        #expect(policies["old"]?.maxInFlight == 4 && t["old"]!.timeout == 30)
         guard case .google(let g) = t["composer"]!.auth else { Issue.record("composer"); return }
         #expect(g.credentialsFile == "/k.json" && g.audience == nil && g.scopes == [GoogleAuthConfig.cloudPlatformScope])
         guard case .google(let iap) = t["iap"]!.auth else { Issue.record("iap"); return }

@@ -1,4 +1,5 @@
 @testable import BridgeAirflow
+import BridgeDispatch
 import BridgeConfig
 import BridgeCore
 import BridgeHTTP
@@ -123,12 +124,23 @@ func makeClient(timeout: Double = 30) throws -> HTTPClient {
 
 /// Parses a `dagbridge.yaml` text's targets.
 func parseTargets(_ yaml: String, env: [String: String] = [:], file: String = "dagbridge.yaml") -> ([String: TargetConfig], [Diagnostic]) {
+    let (t, _, d) = parseTargetsAndPolicies(yaml, env: env, file: file)
+    return (t, d)
+}
+
+/// Parses a `dagbridge.yaml` text's targets with the dispatcher's keys of each (as `serve` does).
+func parseTargetsAndPolicies(
+    _ yaml: String, env: [String: String] = [:], file: String = "dagbridge.yaml"
+) -> ([String: TargetConfig], [String: DispatchPolicy], [Diagnostic]) {
     let (root, yd) = YAMLLoader.parse(yaml, file: file)
     var d = Diagnostics()
     d.append(contentsOf: yd)
-    guard let root else { return ([:], d.items) }
-    let t = TargetsConfig.parseRoot(root, resolver: SecretResolver(environment: env), diagnostics: &d)
-    return (t, d.items)
+    guard let root else { return ([:], [:], d.items) }
+    var policies: [String: DispatchPolicy] = [:]
+    let t = TargetsConfig.parseRoot(root, resolver: SecretResolver(environment: env), diagnostics: &d) { name, section, d in
+        policies[name] = DispatchPolicy.parse(&section, &d)
+    }
+    return (t, policies, d.items)
 }
 
 func job(_ dag: String, run: String = "r-\(UInt32.random(in: 0...UInt32.max))", conf: JSONValue = ["k": "v"], target: String = "t") -> TriggerJob {

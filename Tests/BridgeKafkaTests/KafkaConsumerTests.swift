@@ -1,6 +1,7 @@
 import BridgeConfig
 import BridgeCore
 @_spi(Testing) import BridgeKafka
+import BridgeKafkaTesting
 import Foundation
 import Synchronization
 import Testing

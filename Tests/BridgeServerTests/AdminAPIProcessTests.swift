@@ -78,10 +78,24 @@ struct AdminAPIProcessTests {
         #expect(ev?["events"]?[0]?["runs"]?[0]?["dag_id"] == "missing_dag")
         #expect(ev?["events"]?[0]?["envelope"]?["body"]?["kind"] == "late")
         #expect(try admin("GET", base + "/admin/events/no-such-event").0 == 404)
-        // The local file and the API print the same document.
-        let viaFile = try await CLI.run(["dlq", "show", "\(jobID)", "--json", "--store", dir.path + "/var/j.sqlite"])
-        let viaAPI = try await CLI.run(["dlq", "show", "\(jobID)", "--json"] + cli)
-        #expect(viaFile.json != nil && viaFile.json == viaAPI.json)
+        // The local file and the API answer with the same documents: both go through DLQService.
+        let file = ["--store", dir.path + "/var/j.sqlite"]
+        for command in [["dlq", "show", "\(jobID)", "--json"], ["dlq", "list", "--json"], ["dlq", "list", "--json", "--rule", "late", "--reason", "not found"]] {
+            let viaFile = try await CLI.run(command + file)
+            let viaAPI = try await CLI.run(command + cli)
+            #expect(viaFile.json != nil && viaFile.json == viaAPI.json, "\(command): \(viaFile.out) vs \(viaAPI.out)")
+        }
+        // A dry run plans the same replay either way (only the due times differ: they start now).
+        func planned(_ out: String) -> [JSONValue] {
+            ((try? JSONParser.parse(Array(out.utf8)))?.arrayValue ?? []).map { r in
+                guard case .object(var o) = r else { return r }
+                o["due_at"] = nil
+                return .object(o)
+            }
+        }
+        let dryFile = try await CLI.run(["dlq", "replay", "--all", "--dry-run", "--json", "--new-run-id"] + file)
+        let dryAPI = try await CLI.run(["dlq", "replay", "--all", "--dry-run", "--json", "--new-run-id"] + cli)
+        #expect(planned(dryFile.out).count == 3 && planned(dryFile.out) == planned(dryAPI.out), "\(dryFile.out) vs \(dryAPI.out)")
         let targets = try admin("GET", base + "/admin/targets").1
         #expect(targets?["targets"]?[0]?["last_error"]?.stringValue?.contains("not found") == true, "\(String(describing: targets))")
 

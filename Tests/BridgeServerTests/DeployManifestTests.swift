@@ -4,6 +4,9 @@ import Foundation
 import Testing
 
 @testable import BridgeServer
+@testable import BridgeDispatch
+@testable import BridgeIntake
+@testable import BridgeWebhooks
 
 /// The deploy files reference what the service really reads and serves.
 @Suite struct DeployManifestTests {

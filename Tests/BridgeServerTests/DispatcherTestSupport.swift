@@ -1,5 +1,8 @@
 import BridgeCore
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Synchronization

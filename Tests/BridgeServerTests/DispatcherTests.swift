@@ -1,6 +1,9 @@
 import BridgeAirflow
 import BridgeCore
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Synchronization
@@ -49,7 +52,7 @@ struct DispatcherTests {
         let dispatcher = Dispatcher(journal: journal, targets: [DispatchTarget(name: "prod", client: airflow, policy: policy)])
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 40)
-        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == "open" })
+        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == .open })
         try await Task.sleep(for: .seconds(2))  // eight cool-downs: without the breaker every job would be dead
         let callsDuringOutage = airflow.state.withLock { $0.calls.values.reduce(0, +) }
         #expect(callsDuringOutage < 40)
@@ -59,7 +62,7 @@ struct DispatcherTests {
         try await d.stop()
         let jobs = try await journal.jobs(matching: JobFilter(state: .delivered))
         #expect(jobs.allSatisfy { $0.attempts <= 3 }, "probes rotate over jobs: \(jobs.map(\.attempts))")
-        #expect(dispatcher.breakerState(target: "prod") == "closed")
+        #expect(dispatcher.breakerState(target: "prod") == .closed)
     }
 
     @Test("a hung target does not delay another; shutdown leaves its calls due, not in flight")
@@ -79,7 +82,7 @@ struct DispatcherTests {
                 DispatchTarget(name: "slow", client: slow, policy: DispatchPolicy(maxInFlight: 2)),
                 DispatchTarget(name: "fast", client: fast, policy: DispatchPolicy(maxInFlight: 4)),
             ],
-            options: Dispatcher.Options(shutdownDeadline: 0.3))
+            options: Dispatcher.Options(shutdownDeadline: .milliseconds(300)))
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 10, target: "slow", prefix: "s")
         #expect(await eventually(timeout: 30) { slow.state.withLock { $0.concurrent } == 2 })
@@ -193,7 +196,7 @@ struct DispatcherTests {
         let d = RunningDispatcher(
             Dispatcher(
                 journal: journal, targets: [DispatchTarget(name: "prod", client: airflow)],
-                options: Dispatcher.Options(idlePoll: 30)))
+                options: Dispatcher.Options(idlePoll: .seconds(30))))
         #expect(try await eventually(timeout: 30) { try await journal.counts().delivered == 3 })
         try await Task.sleep(for: .milliseconds(100))
         let t0 = Date()

@@ -5,6 +5,9 @@ import Foundation
 import Testing
 
 @testable import BridgeServer
+@testable import BridgeDispatch
+@testable import BridgeIntake
+@testable import BridgeWebhooks
 
 /// A client that reads runs back from a testbed Airflow 3 (user admin/admin).
 func airflow3Reader(_ url: String, _ http: HTTPClient) throws -> AirflowClient {

@@ -1,7 +1,11 @@
 import BridgeCore
 @_spi(Testing) import BridgeKafka
+import BridgeKafkaTesting
 import BridgeRules
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Logging

@@ -2,6 +2,9 @@ import BridgeAirflow
 import BridgeCore
 import BridgeHTTP
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Testing
@@ -95,16 +98,15 @@ struct RealAirflowTests {
         let http = try HTTPClient()
         let config = TargetConfig(
             name: "af", url: airflow.url, api: .v2,
-            auth: .airflowPassword(username: "admin", password: Secret("admin"), tokenURL: nil), timeout: 30, maxInFlight: 1,
-            retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.2, maxBackoff: 1))
+            auth: .airflowPassword(username: "admin", password: Secret("admin"), tokenURL: nil), timeout: 30)
         let client = try AirflowClient(config: config, transport: http)
         let journal = try Journal(path: dir.store)
         let id = try await journal.enqueue(
             event: Event(id: "evt-1", source: "test", rawBody: Array("{\"k\":1}".utf8)),
             jobs: [TriggerJob(rule: "replay", target: "af", dagId: dagID, conf: ["k": 1], dagRunId: runID)])[0]
         let dispatcher = Dispatcher(
-            journal: journal, targets: [DispatchTarget(name: "af", client: client, policy: DispatchPolicy(target: config))],
-            options: Dispatcher.Options(idlePoll: 0.2))
+            journal: journal, targets: [DispatchTarget(name: "af", client: client, policy: DispatchPolicy(retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.2, maxBackoff: 1), maxInFlight: 1))],
+            options: Dispatcher.Options(idlePoll: .milliseconds(200)))
         let d = RunningDispatcher(dispatcher)
 
         // 1. The DAG does not exist: dead at once, with the reason.

@@ -2,6 +2,9 @@ import BridgeAirflow
 import BridgeCore
 import BridgeHTTP
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Testing
@@ -10,8 +13,10 @@ import Testing
 @Suite("Delivery over real HTTP to a recording target", .serialized, .onTestThreads)
 struct RealTargetTests {
     func targets(url: String, http: HTTPClient, timeout: Double, maxInFlight: Int, retry: RetryPolicy) throws -> [DispatchTarget] {
-        let config = TargetConfig(name: "prod", url: url, api: .v2, timeout: timeout, maxInFlight: maxInFlight, retry: retry)
-        return DispatchTarget.all(try AirflowTargets(["prod": config], client: http))
+        let config = TargetConfig(name: "prod", url: url, api: .v2, timeout: timeout)
+        return DispatchTarget.all(
+            clients: try AirflowTargets(["prod": config], client: http).clients,
+            policies: ["prod": DispatchPolicy(retry: retry, maxInFlight: maxInFlight)])
     }
 
     @Test("under 500s, timeouts and connection resets every job ends delivered or dead and no run id is created twice")
@@ -61,7 +66,7 @@ struct RealTargetTests {
             journal: journal, targets: try targets(url: server.url, http: http, timeout: 2, maxInFlight: 4, retry: retry))
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 60)
-        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == "open" })
+        #expect(await eventually(timeout: 30) { dispatcher.breakerState(target: "prod") == .open })
         try await Task.sleep(for: .seconds(3))  // ten cool-downs; 5 attempts each would otherwise be long gone
         #expect(try await journal.counts().dead == 0)
         server.toggleDown()

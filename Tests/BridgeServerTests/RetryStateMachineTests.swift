@@ -1,6 +1,9 @@
 import BridgeAirflow
 import BridgeCore
 import BridgeServer
+import BridgeDispatch
+import BridgeIntake
+import BridgeWebhooks
 import BridgeStore
 import Foundation
 import Testing
@@ -133,21 +136,21 @@ struct RetryStateMachineTests {
                 consecutive = failure ? consecutive + 1 : 0
                 if consecutive >= threshold {
                     #expect(opened == now.addingTimeInterval(10))
-                    #expect(b.stateName == "open")
+                    #expect(b.phase == .open)
                     consecutive = 0
                 } else {
                     #expect(opened == nil)
-                    #expect(b.stateName == "closed")
+                    #expect(b.phase == .closed)
                 }
             case .wait(let until):
                 let u = try! #require(until)
                 #expect(u > now)
-                #expect(b.stateName == "open")
+                #expect(b.phase == .open)
             case .probe:
                 b.probeStarted()
                 #expect(b.permission(now: now) == .wait(until: nil), "only one probe at a time")
                 let opened = b.record(failure: failure, now: now)
-                #expect(b.stateName == (failure ? "open" : "closed"))
+                #expect(b.phase == (failure ? .open : .closed))
                 #expect((opened != nil) == failure)
                 consecutive = 0
             }

@@ -3,6 +3,9 @@ import Foundation
 import Testing
 
 @testable import BridgeServer
+@testable import BridgeDispatch
+@testable import BridgeIntake
+@testable import BridgeWebhooks
 
 /// `dagbridge serve` as a real process: a signed webhook is journaled, answered 202 and delivered
 /// to a recording target; health, readiness, metrics, the admin token, SIGHUP reload and a

@@ -11,6 +11,9 @@ import Synchronization
 import Testing
 
 @testable import BridgeServer
+@testable import BridgeDispatch
+@testable import BridgeIntake
+@testable import BridgeWebhooks
 
 /// Unit layer: a recording store stands in for the journal (the real journal is in the
 /// end-to-end tests); everything else — routes, verification, decoding, rules — is real.
@@ -92,7 +95,7 @@ final class RecordingStore: JobStore, Sendable {
         let ingress = WebhookIngress(
             sources: sources, rules: RuleSetHolder(ruleSet), store: store, metrics: metrics, logger: Logger(label: "test"))
         let router = Router()
-        router.addWebhookRoutes(ingress)
+        WebhookRoutes(ingress: ingress).add(to: router)
         return Harness(router: router, store: store, metrics: metrics)
     }
 

@@ -1,0 +1,27 @@
+public import BridgeDispatch
+public import Hummingbird
+import NIOCore
+
+/// `GET /metrics`: the Prometheus text, with the queue, dead-letter and breaker gauges refreshed first.
+public struct MetricsRoutes: Sendable {
+    public let metrics: BridgeMetrics
+    public let dispatcher: Dispatcher
+
+    public init(metrics: BridgeMetrics, dispatcher: Dispatcher) {
+        self.metrics = metrics
+        self.dispatcher = dispatcher
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/metrics") { _, _ -> Response in
+            let dead = (try? await dispatcher.deadLetterCount()) ?? 0
+            metrics.queue(depth: dispatcher.queueDepth, dlq: dead)
+            for s in dispatcher.status() {
+                metrics.breaker(target: s.target, state: s.breaker.gaugeValue)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+    }
+}

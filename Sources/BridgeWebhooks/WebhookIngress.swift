@@ -1,0 +1,129 @@
+public import BridgeCore
+public import BridgeIntake
+import BridgeRules
+public import Foundation
+public import HTTPTypes
+public import Logging
+
+/// The webhook front door, independent of the HTTP framework: source lookup,
+/// verification, decoding, rules, and the journal write that must happen before
+/// any `2xx`.
+public final class WebhookIngress: Sendable {
+    /// An answer to send back.
+    public struct Answer: Sendable {
+        public var status: HTTPResponse.Status
+        public var body: JSONValue
+        /// Seconds, for `Retry-After` on 503.
+        public var retryAfter: Int?
+    }
+
+    public let sources: [String: WebhookSourceConfig]
+    let rules: RuleSetHolder
+    let store: any JobStore
+    public let metrics: any IntakeObserver
+    let logger: Logger
+    let intake: EventIntake
+
+    public init(sources: [WebhookSourceConfig], rules: RuleSetHolder, store: any JobStore, metrics: any IntakeObserver, logger: Logger) {
+        self.intake = EventIntake(store: store, metrics: metrics)
+        self.sources = Dictionary(sources.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        self.rules = rules
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The source configured at `path`, if any.
+    public func source(at path: String) -> WebhookSourceConfig? { sources[path] }
+
+    /// The largest body any source accepts (the HTTP layer's first cap).
+    public var largestMaxBody: Int { sources.values.map(\.maxBody).max() ?? 1 << 20 }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) -> Answer {
+        Answer(status: status, body: ["error": .string(message)], retryAfter: retryAfter)
+    }
+
+    /// Handles one request whose body has been read (within the source's `max_body`).
+    /// - Parameter headers: lower-cased names; repeated headers joined with ", ".
+    public func handle(source: WebhookSourceConfig, headers: [String: String], body: [UInt8], now: Date = Date()) async -> Answer {
+        let started = ContinuousClock.now
+        defer {
+            let d = ContinuousClock.now - started
+            metrics.webhookLatency(source: source.name, seconds: d.timeInterval)
+        }
+        metrics.eventReceived(source: source.name)
+        var log = logger
+        log[metadataKey: "source"] = "\(source.name)"
+        if store.isBackpressured {
+            metrics.eventRejected(source: source.name, reason: .unavailable)
+            log.warning("refusing delivery: the queue is above its high-water mark")
+            return Self.error(.serviceUnavailable, "dagbridge is behind on deliveries; retry later", retryAfter: 5)
+        }
+        let schemeID: String?
+        do {
+            schemeID = try source.verifier.verify(headers: headers, body: body, now: now.timeIntervalSince1970)
+        } catch {
+            metrics.eventRejected(source: source.name, reason: .signature)
+            log.warning("rejected delivery: \(error.detail)")
+            return Self.error(.unauthorized, error.publicMessage)
+        }
+        if !source.contentTypes.isEmpty {
+            let type = WebhookDecoder.mediaType(headers["content-type"]) ?? "(none)"
+            if !source.contentTypes.contains(type) {
+                metrics.eventRejected(source: source.name, reason: .mediaType)
+                return Self.error(.unsupportedMediaType, "content type \(type) is not accepted here; send one of: \(source.contentTypes.joined(separator: ", "))")
+            }
+        }
+        let decoded: [WebhookDecoder.Decoded]
+        var events: [Event] = []
+        do {
+            decoded = try WebhookDecoder.decode(headers: headers, body: body)
+            for d in decoded {
+                let id = try source.eventID.resolve(headers: headers, decoded: d, schemeID: schemeID, isStripe: source.isStripe)
+                events.append(
+                    Event(
+                        id: id, source: source.name, receivedAt: now, headers: headers, rawBody: body, body: d.body,
+                        bodyIsParsedRawBody: d.bodyIsParsedRawBody, cloudEvent: d.cloudEvent))
+            }
+        } catch {
+            metrics.eventRejected(source: source.name, reason: .malformed)
+            log.info("malformed delivery: \(error.message)")
+            return Self.error(.badRequest, error.message)
+        }
+        let ruleSet = rules.ruleSet
+        var runIDs: [JSONValue] = []
+        var accepted = 0
+        var deadLettered = 0
+        for event in events {
+            var elog = log
+            elog[metadataKey: "event_id"] = "\(event.id)"
+            let result: EventIntake.Outcome
+            do {
+                result = try await intake.accept(event, ruleSet: ruleSet, now: now, logger: elog)
+            } catch {
+                metrics.eventRejected(source: source.name, reason: .unavailable)
+                elog.error("journal write failed: \(error)")
+                return Self.error(.serviceUnavailable, "the journal cannot store the event right now; retry later", retryAfter: 5)
+            }
+            runIDs.append(contentsOf: result.jobs.map { .string($0.dagRunId) })
+            accepted += result.jobs.count
+            deadLettered += result.failures.count
+        }
+        var body = JSONObject()
+        if events.count == 1 {
+            body["event_id"] = .string(events[0].id)
+        } else {
+            body["event_ids"] = .array(events.map { .string($0.id) })
+        }
+        body["accepted"] = .int(Int64(accepted))
+        if accepted == 0 && deadLettered == 0 {
+            return Answer(status: .ok, body: .object(body))
+        }
+        body["dag_run_ids"] = .array(runIDs)
+        if deadLettered > 0 {
+            // Matched but not renderable: stored as dead letters (durable), so still a 202.
+            body["dead_lettered"] = .int(Int64(deadLettered))
+        }
+        return Answer(status: .accepted, body: .object(body))
+    }
+}
