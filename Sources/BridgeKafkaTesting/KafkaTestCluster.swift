@@ -1,4 +1,4 @@
-public import BridgeKafka
+@_spi(Testing) public import BridgeKafka
 import CRdKafka
 import Foundation
 
@@ -123,28 +123,9 @@ public enum KafkaTestInspector {
             defer { rd_kafka_message_destroy(m) }
             guard m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
             let value = m.pointee.payload.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.pointee.len), as: UTF8.self) } ?? ""
-            out.append((value, headers(m)))
+            out.append((value, Dictionary(KafkaMessageHeaders.of(m).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }, uniquingKeysWith: { a, _ in a })))
         }
         rd_kafka_consumer_close(rk)
-        return out
-    }
-
-    /// A message's headers as text (the first of a repeated name wins).
-    static func headers(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> [String: String] {
-        var out: [String: String] = [:]
-        var hdrs: OpaquePointer?
-        guard rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs else { return out }
-        var i = 0
-        var name: UnsafePointer<CChar>?
-        var val: UnsafeRawPointer?
-        var size = 0
-        while rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            if let name {
-                let key = String(cString: name)
-                if out[key] == nil { out[key] = val.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self) } ?? "" }
-            }
-            i += 1
-        }
         return out
     }
 

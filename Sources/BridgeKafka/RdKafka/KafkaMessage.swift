@@ -24,20 +24,23 @@ struct KafkaMessage: Sendable {
         value = copyValue ? Self.payload(m).map(Array.init) ?? [] : []
         let ts = crdkafka_message_timestamp(m)
         timestamp = ts >= 0 ? ts : nil
-        headers = []
+        headers = Self.headers(m)
+    }
+
+    /// A C message's headers, in order (names may repeat).
+    static func headers(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
         var hdrs: OpaquePointer?
-        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
-            var i = 0
-            var name: UnsafePointer<CChar>?
-            var val: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                if let name {
-                    headers.append((String(cString: name), val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []))
-                }
-                i += 1
-            }
+        guard rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs else { return out }
+        var i = 0
+        var name: UnsafePointer<CChar>?
+        var val: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            if let name { out.append((String(cString: name), val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? [])) }
+            i += 1
         }
+        return out
     }
 
     /// The value of a C message, in place (valid until the message is destroyed).
@@ -123,5 +126,15 @@ struct KafkaMessage: Sendable {
             id: id, source: config.name, receivedAt: now, headers: hdrs, rawBody: value, body: body,
             bodyIsParsedRawBody: config.format == .json, kafka: metadata)
         return KafkaRecord(event: event, poison: poison)
+    }
+}
+
+/// Reading a consumed message for the Kafka test kit, which drives librdkafka itself: the message
+/// is passed untyped, so no C type shows in this module's interface.
+@_spi(Testing)
+public enum KafkaMessageHeaders {
+    /// The headers of the `rd_kafka_message_t` at `message`, in order.
+    public static func of(_ message: UnsafeMutableRawPointer) -> [(String, [UInt8])] {
+        KafkaMessage.headers(message.assumingMemoryBound(to: rd_kafka_message_t.self))
     }
 }
