@@ -30,9 +30,9 @@ extension KafkaSourceConfig {
             return nil
         }
         let before = diags.items.count
-        node.checkKeys(keys, &diags)
+        var section = ConfigSection(node)
         func required(_ key: String, _ what: String) -> ConfigNode? {
-            guard let n = node[key] else {
+            guard let n = section[key] else {
                 diags.error("missing '\(key)': \(what)", at: node)
                 return nil
             }
@@ -56,29 +56,29 @@ extension KafkaSourceConfig {
         }
         let group = required("group_id", "the consumer group, e.g. 'dagbridge'")?.string(&diags) ?? ""
         var config = KafkaSourceConfig(name: name, brokers: brokers, topics: topics, groupID: group)
-        if let e = node["event_id"], let text = e.string(&diags) {
+        if let e = section["event_id"], let text = e.string(&diags) {
             if let v = EventID(text) { config.eventID = v } else {
                 diags.error("event_id '\(text)' must be coordinates, header:NAME or body:PATH", at: e)
             }
         }
-        if let f = node["format"], let text = f.string(&diags) {
+        if let f = section["format"], let text = f.string(&diags) {
             if let v = Format(rawValue: text) { config.format = v } else { diags.error("format must be json, string or bytes-base64", at: f) }
         }
-        if let s = node["start"], let text = s.string(&diags) {
+        if let s = section["start"], let text = s.string(&diags) {
             switch text {
             case "earliest": config.startLatest = false
             case "latest": config.startLatest = true
             default: diags.error("start must be earliest or latest", at: s)
             }
         }
-        if let d = node["dlq_topic"], let text = d.string(&diags) {
+        if let d = section["dlq_topic"], let text = d.string(&diags) {
             if text.isEmpty { diags.error("dlq_topic is empty: remove it or name a topic", at: d) } else { config.dlqTopic = text }
         }
-        if let c = node["commit_interval"], let v = c.duration(&diags) {
+        if let c = section["commit_interval"], let v = c.duration(&diags) {
             if v < 0.1 { diags.error("commit_interval must be at least 100ms", at: c) } else { config.commitInterval = v }
         }
-        if let b = node["batch_size"], let v = b.int(&diags, in: 1...100_000) { config.batchSize = v }
-        if let l = node["librdkafka"] {
+        if let b = section["batch_size"], let v = b.int(&diags, in: 1...100_000) { config.batchSize = v }
+        if let l = section["librdkafka"] {
             if let map = l.mapping {
                 for (k, v) in map {
                     guard let key = k.string(&diags) else { continue }
@@ -93,6 +93,7 @@ extension KafkaSourceConfig {
                 diags.error("'librdkafka' must be a mapping of librdkafka properties, found \(l.describeValue)", at: l)
             }
         }
+        section.reportUnknown(&diags)
         if diags.items.count == before || !diags.hasErrors {
             // librdkafka knows its own properties: check names and values now, not at startup.
             if let problem = config.librdkafkaProblem() { diags.error(problem, at: node["librdkafka"] ?? node) }

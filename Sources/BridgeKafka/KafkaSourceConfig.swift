@@ -76,10 +76,6 @@ public struct KafkaSourceConfig: Sendable, CustomStringConvertible {
         "auto.offset.reset": "use 'start'",
     ]
 
-    static let keys = [
-        "name", "brokers", "topics", "group_id", "event_id", "format", "start", "dlq_topic", "commit_interval", "batch_size", "librdkafka",
-    ]
-
     public init(name: String, brokers: [String], topics: [String], groupID: String) {
         self.name = name
         self.brokers = brokers

@@ -37,8 +37,6 @@ public struct StoreConfig: Sendable, Equatable {
     /// Seconds to wait for a database lock.
     public var busyTimeout: Double
 
-    /// The keys allowed under `store:`.
-    public static let keys = ["path", "durability", "retention", "high_water", "low_water", "busy_timeout"]
 
     /// A configuration with the documented defaults, overridable per argument.
     public init(

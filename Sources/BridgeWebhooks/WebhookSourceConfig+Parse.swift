@@ -34,32 +34,36 @@ extension WebhookSourceConfig {
     public static func parse(
         _ node: ConfigNode, defaultMaxBody: Int, resolver: SecretResolver, diagnostics diags: inout Diagnostics
     ) -> WebhookSourceConfig? {
-        guard node.checkKeys(keys, &diags) else { return nil }
+        guard node.mapping != nil else {
+            diags.error("a webhook source must be a mapping with name and verify, found \(node.describeValue)", at: node)
+            return nil
+        }
         let before = diags.items.count
+        var section = ConfigSection(node)
         var name = ""
-        if let n = node["name"], let s = n.string(&diags) {
+        if let n = section["name"], let s = n.string(&diags) {
             if s.isEmpty || !s.utf8.allSatisfy({ RunID.isAllowed($0) && $0 != UInt8(ascii: ":") }) {
                 diags.error("source name '\(s)' may use only letters, digits and _ . ~ + -", at: n)
             }
             name = s
-        } else if node["name"] == nil {
+        } else if section["name"] == nil {
             diags.error("webhook source has no 'name'", at: node)
         }
         var path = "/hooks/\(name)"
-        if let p = node["path"], let s = p.string(&diags) {
+        if let p = section["path"], let s = p.string(&diags) {
             if !s.hasPrefix("/") || s.contains("?") || s.contains("#") || s.hasPrefix("/admin") || ["/healthz", "/readyz", "/metrics"].contains(s) {
                 diags.error("path '\(s)' must start with '/', have no query, and not be a reserved path (/admin, /healthz, /readyz, /metrics)", at: p)
             }
             path = s
         }
         var verifier: WebhookVerifier?
-        if let v = node["verify"] {
+        if let v = section["verify"] {
             verifier = parseVerify(v, resolver: resolver, diags: &diags)
         } else {
             diags.error("webhook source '\(name)' has no 'verify'; write 'verify: { type: none }' to accept unsigned requests on purpose", at: node)
         }
         var eventID = EventIDStrategy.auto
-        if let e = node["event_id"], let s = e.string(&diags) {
+        if let e = section["event_id"], let s = e.string(&diags) {
             if let strategy = EventIDStrategy(s) {
                 eventID = strategy
             } else {
@@ -67,13 +71,14 @@ extension WebhookSourceConfig {
             }
         }
         var maxBody = defaultMaxBody
-        if let m = node["max_body"], let v = m.byteSize(&diags) {
+        if let m = section["max_body"], let v = m.byteSize(&diags) {
             if v < 1 || v > 64 * 1024 * 1024 { diags.error("max_body must be between 1 byte and 64MiB", at: m) } else { maxBody = v }
         }
         var contentTypes: [String] = []
-        if let c = node["content_types"], let list = c.stringList(&diags) {
+        if let c = section["content_types"], let list = c.stringList(&diags) {
             contentTypes = list.map { $0.lowercased() }
         }
+        section.reportUnknown(&diags)
         guard diags.items.count == before || !diags.items[before...].contains(where: { $0.severity == .error }), let verifier else {
             return nil
         }

@@ -29,6 +29,5 @@ public struct WebhookSourceConfig: Sendable {
         return false
     }
 
-    static let keys = ["name", "path", "verify", "event_id", "max_body", "content_types"]
     static let verifyTypes = ["github", "standard-webhooks", "stripe", "slack", "hmac", "bearer", "basic", "none"]
 }
