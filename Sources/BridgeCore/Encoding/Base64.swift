@@ -17,8 +17,8 @@ public enum Base64 {
         public var description: String { message }
     }
 
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    private static let urlAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    @usableFromInline static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    @usableFromInline static let urlAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     private static let invalid: UInt8 = 0xFF
     private static let whitespace: UInt8 = 0xFE
 
@@ -33,16 +33,19 @@ public enum Base64 {
     }()
 
     /// Standard base64 with padding.
+    @inlinable
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         encode(bytes, alphabet: alphabet, pad: true)
     }
 
     /// URL-safe base64 without padding (JWT).
+    @inlinable
     public static func encodeURL(_ bytes: some Collection<UInt8>) -> String {
         encode(bytes, alphabet: urlAlphabet, pad: false)
     }
 
-    private static func encode(_ bytes: some Collection<UInt8>, alphabet: [UInt8], pad: Bool) -> String {
+    @inlinable
+    static func encode(_ bytes: some Collection<UInt8>, alphabet: [UInt8], pad: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var it = bytes.makeIterator()
@@ -59,18 +62,31 @@ public enum Base64 {
     }
 
     /// The bytes of a base64 text, or nil when it is not base64 (see the type's rules).
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         try? decodeChecked(text).get()
     }
 
+    /// The bytes of a base64 text, or nil when it is not base64 (see the type's rules).
+    public static func decode(_ text: Substring) -> [UInt8]? {
+        decode(String(text))
+    }
+
     /// The bytes of a base64 text, or why it is not base64 (for messages to users).
-    public static func decodeChecked(_ text: some StringProtocol) -> Result<[UInt8], DecodeError> {
+    public static func decodeChecked(_ text: String) -> Result<[UInt8], DecodeError> {
+        var text = text
+        return text.withUTF8 { decode(bytes: $0) }
+    }
+
+    /// The decoder proper, on contiguous UTF-8 (no generic or String indexing in the loop).
+    private static func decode(bytes: UnsafeBufferPointer<UInt8>) -> Result<[UInt8], DecodeError> {
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count / 4 * 3 + 3)
+        out.reserveCapacity(bytes.count / 4 * 3 + 3)
         var acc: UInt32 = 0
         var n = 0
         var padding = 0
-        for (offset, c) in text.utf8.enumerated() {
+        let table = Base64.table
+        for offset in 0..<bytes.count {
+            let c = bytes[offset]
             let v = table[Int(c)]
             if v == whitespace { continue }
             if c == UInt8(ascii: "=") {

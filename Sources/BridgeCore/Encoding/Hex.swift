@@ -1,9 +1,10 @@
 /// Hexadecimal, the one codec of the project: lower-case out (signatures, digests, SigV4),
 /// either case in (a sender may upper-case its signature's hex).
 public enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    @usableFromInline static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Lower-case hex of bytes.
+    @inlinable
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
@@ -15,7 +16,12 @@ public enum Hex {
     }
 
     /// The bytes of a hex text (either case, no separators), or nil when it is not hex or has an odd length.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    public static func decode(_ text: Substring) -> [UInt8]? {
+        decode(String(text))
+    }
+
+    /// The bytes of a hex text (either case, no separators), or nil when it is not hex or has an odd length.
+    public static func decode(_ text: String) -> [UInt8]? {
         let u = Array(text.utf8)
         guard u.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
