@@ -40,22 +40,10 @@ extension AdminRoutes {
             return jsonResponse(status: ok ? .ok : .conflict, body: ["results": .array(results.map(\.json))])
         }
         admin.post("/dlq/replay") { request, _ -> Response in
-            let r: AdminDLQRequest
-            do throws(JobFilterError) {
-                r = try AdminDLQRequest.parse(try await adminBody(request), purge: false)
-            } catch {
-                return badRequest(error.description)
-            }
-            return bulkAnswer(try await dlq.replay(r, actor: adminActor(r.by)), dryRun: r.dryRun)
+            try await bulk(request, purge: false)
         }
         admin.post("/dlq/purge") { request, _ -> Response in
-            let r: AdminDLQRequest
-            do throws(JobFilterError) {
-                r = try AdminDLQRequest.parse(try await adminBody(request), purge: true)
-            } catch {
-                return badRequest(error.description)
-            }
-            return bulkAnswer(try await dlq.purge(r, actor: adminActor(r.by)), dryRun: r.dryRun)
+            try await bulk(request, purge: true)
         }
         admin.delete("/dlq/{id}") { _, context -> Response in
             guard let id = context.parameters.get("id", as: Int64.self) else { return notFound("job id must be a number") }
@@ -65,6 +53,21 @@ extension AdminRoutes {
             let ok = results.allSatisfy(\.ok)
             return jsonResponse(status: ok ? .ok : .notFound, body: ["results": .array(results.map(\.json))])
         }
+    }
+}
+
+extension AdminRoutes {
+    /// `POST /admin/dlq/replay` and `/admin/dlq/purge`: read the selection, act, answer with every job's result.
+    func bulk(_ request: Request, purge: Bool) async throws -> Response {
+        let r: AdminDLQRequest
+        do throws(JobFilterError) {
+            r = try AdminDLQRequest.parse(try await adminBody(request), purge: purge)
+        } catch {
+            return badRequest(error.description)
+        }
+        let actor = adminActor(r.by)
+        let results = purge ? try await dlq.purge(r, actor: actor) : try await dlq.replay(r, actor: actor)
+        return bulkAnswer(results, dryRun: r.dryRun)
     }
 }
 
