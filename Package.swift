@@ -104,7 +104,6 @@ var package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,7 +119,9 @@ var package = Package(
         .executableTarget(name: "bench-rules", dependencies: ["BridgeCore", "BridgeRules"], path: "Benchmarks/bench-rules"),
         .executableTarget(name: "bench-http", dependencies: ["BridgeHTTP"], path: "Benchmarks/bench-http"),
         .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeDispatch", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
-        .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeKafkaTesting", "BridgeStore", "BridgeIntake", "BridgeServer", "BridgeRules", "BridgeConfig"], path: "Benchmarks/bench-kafka"),
+        .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeKafkaTesting", "BridgeStore", "BridgeIntake", "BridgeServer", "BridgeRules",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/bench-kafka"),
 
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
