@@ -68,6 +68,19 @@ struct StoreLocation: ParsableArguments {
         return parsed.resolvingPath(relativeTo: config)
     }
 
+    /// The rules folder named by `--config`'s `rules.path` (relative to the file's folder), for
+    /// `replay --rerender` without `--rules`; nil without `--config`.
+    func configRulesPath() throws -> String? {
+        guard let config else { return nil }
+        let (root, problems) = YAMLLoader.load(path: config)
+        var diags = Diagnostics()
+        diags.append(contentsOf: problems)
+        let base = (config as NSString).deletingLastPathComponent
+        let rules = ServiceConfig.Rules(root?["rules"], resolvePath: { p in p.hasPrefix("/") || base.isEmpty ? p : (base as NSString).appendingPathComponent(p) }, diagnostics: &diags)
+        guard !diags.hasErrors else { throw Failure(message: diags.items.map(\.description).joined(separator: "\n")) }
+        return rules.path
+    }
+
     /// Opens the existing store (never creates one).
     func open() throws -> Journal {
         let c = try storeConfig()

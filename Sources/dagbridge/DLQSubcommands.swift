@@ -136,10 +136,10 @@ struct DLQReplay: AsyncParsableCommand {
     @OptionGroup var location: StoreLocation
     @OptionGroup var selection: JobSelection
 
-    @Flag(help: "Render the request again from the stored event with the current rules (needs --rules).")
+    @Flag(help: "Render the request again from the stored event with the current rules (--rules, or the rules.path of --config).")
     var rerender = false
 
-    @Option(help: ArgumentHelp("Rules folder for --rerender.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Rules folder for --rerender (default: the rules.path of --config).", valueName: "dir"))
     var rules: String?
 
     @Flag(name: .customLong("new-run-id"), help: "Give each job a new run id (<run id>__r<n>): creates a new DAG run.")
@@ -158,8 +158,9 @@ struct DLQReplay: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if rerender, rules == nil, location.server == nil {
-            throw ValidationError("--rerender needs --rules DIR (the rules to render with); through --server the service's rules are used")
+        if rerender, rules == nil, location.server == nil, location.config == nil {
+            throw ValidationError(
+                "--rerender needs the rules to render with: --rules DIR, or --config FILE (its rules.path); through --server the service's rules are used")
         }
         if rules != nil, !rerender { throw ValidationError("--rules is only used with --rerender") }
         if rules != nil, location.server != nil { throw ValidationError("--rules cannot be used with --server: the service re-renders with its own rules") }
@@ -168,7 +169,8 @@ struct DLQReplay: AsyncParsableCommand {
 
     func run() async throws {
         var ruleSet: RuleSet?
-        if rerender, let rules {
+        // An explicit --rules wins over the config's rules.path.
+        if rerender, location.server == nil, let rules = try rules ?? location.configRulesPath() {
             let loaded = RuleSetLoader.load(directory: rules)
             guard let set = loaded.ruleSet else {
                 for d in loaded.diagnostics { printError(d.description) }

@@ -50,6 +50,38 @@ struct RerenderCLITests {
         #expect(job.job.dagRunId == "ingest__ev-9")
     }
 
+    @Test("--rerender with --config renders with its rules.path; an explicit --rules wins")
+    func rerenderTakesTheRulesOfTheConfig() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        for (folder, rule) in [("rules", Self.fixedRule), ("other", Self.brokenRule)] {
+            try FileManager.default.createDirectory(atPath: dir.path + "/" + folder, withIntermediateDirectories: true)
+            try rule.write(toFile: dir.path + "/\(folder)/r.yaml", atomically: true, encoding: .utf8)
+        }
+        let config = dir.path + "/dagbridge.yaml"
+        try """
+        store: { path: journal.sqlite }
+        rules: { path: rules }
+        targets:
+          prod: { url: "http://127.0.0.1:9", api: v2 }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let journal = try Journal(path: dir.store)
+        _ = try await journal.enqueue(
+            event: Event(id: "ev-10", source: "hooks", rawBody: Array(#"{"present":"7"}"#.utf8)), jobs: [],
+            failures: [RenderFailure(rule: "ingest", target: "prod", reason: "missing value at body.missing")])
+        let id = try #require(try await journal.jobs(matching: JobFilter(state: .dead)).first?.id)
+
+        let explicit = try await CLI.run(["dlq", "replay", "--config", config, "--all", "--rerender", "--rules", dir.path + "/other"])
+        #expect(explicit.status == 1)
+        #expect((explicit.out + explicit.err).contains("body.missing"), "\(explicit.out)\(explicit.err)")
+        #expect(try await journal.job(id: id)?.state == .dead)
+
+        let viaConfig = try await CLI.run(["dlq", "replay", "--config", config, "--all", "--rerender", "--json"])
+        #expect(viaConfig.status == 0, "\(viaConfig.out)\(viaConfig.err)")
+        let job = try #require(try await journal.job(id: id))
+        #expect(job.state == .pending && job.job.conf == ["x": 7] && job.job.dagRunId == "ingest__ev-10")
+    }
+
     @Test func configCheckValidatesConfigAndRulesTogether() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
