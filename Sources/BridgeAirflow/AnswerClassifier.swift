@@ -7,7 +7,7 @@ import Foundation
 /// | answer | outcome |
 /// | --- | --- |
 /// | 2xx | delivered |
-/// | 409, or experimental's 400 "already exists" | duplicate |
+/// | 409, or a 400 "already exists" from the experimental API or the 1.x plugin | duplicate |
 /// | 408, 429, 5xx, connection errors, timeouts | retry (`Retry-After` honoured) |
 /// | 401 (after one credential refresh inside the client) | permanent |
 /// | 400, 403, 404, 422, other 4xx | permanent, with Airflow's reason |
@@ -58,7 +58,9 @@ public struct AnswerClassifier: Sendable {
             if let after { reason += "; will retry after \(DurationText.format(after))" } else { reason += "; will retry" }
             if !detail.isEmpty { reason += " (\(detail))" }
             return result(.retry(retryAfter: after), reason)
-        case 400 where api == .experimental && response.text.lowercased().contains("already exists"):
+        case 400 where (api == .experimental || api == .restAPIPlugin) && response.text.lowercased().contains("already exists"):
+            // Airflow 1.10's experimental API and the 1.x REST API plugin (teamclairvoyant 1.0.x, 400
+            // {"status": "ERROR", "output": "... already exists"}) answer a taken run id this way.
             return result(.duplicate, "run '\(job.dagRunId)' already exists on target '\(target)' (400 already exists)")
         case 401:
             return result(.permanent, withDetail("credentials rejected by target '\(target)' (401): check auth"))

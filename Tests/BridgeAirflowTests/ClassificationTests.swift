@@ -190,3 +190,23 @@ struct ClassificationTests {
         #expect(v1.classify(HTTPResponse(status: 400, body: Array(body.utf8)), job: job("d"), call: AirflowAPI.v1.triggerCall(job("d")), duration: 0).outcome == .permanent)
     }
 }
+
+@Suite("answers of the 1.x REST API plugin")
+struct PluginAnswerTests {
+    let plugin = AnswerClassifier(target: "t", api: .restAPIPlugin, timeout: 30)
+    let call = AirflowAPI.restAPIPlugin.triggerCall(job("demo_dag"))
+
+    @Test("a taken run id (400 ERROR ... already exists) is a duplicate, so a retry after a crash or a replay counts as done")
+    func duplicateIs400AlreadyExists() {
+        let body = #"{"status": "ERROR", "output": "Dag Run with run_id 'r1' already exists for dag_id 'demo_dag'", "arguments": {}}"#
+        let r = plugin.classify(HTTPResponse(status: 400, body: Array(body.utf8)), job: job("demo_dag"), call: call, duration: 0)
+        #expect(r.outcome == .duplicate, "\(r.reason)")
+    }
+
+    @Test("any other 400 from the plugin is still a refused trigger")
+    func other400IsPermanent() {
+        let body = #"{"status": "ERROR", "output": "conf is not valid JSON"}"#
+        let r = plugin.classify(HTTPResponse(status: 400, body: Array(body.utf8)), job: job("demo_dag"), call: call, duration: 0)
+        #expect(r.outcome == .permanent && r.reason.contains("conf rejected"), "\(r.reason)")
+    }
+}
