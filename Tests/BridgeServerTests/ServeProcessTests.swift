@@ -87,6 +87,7 @@ struct ServeProcessTests {
         server: { listen: "127.0.0.1:\(port)", admin_token: "${env:TEST_ADMIN_TOKEN}", shutdown_timeout: 5s }
         logging: { format: json }
         store: { path: var/j.sqlite }
+        rules: { watch: false }
         targets:
           stub: { url: "\(target.url)", api: v2 }
         sources:
@@ -126,10 +127,16 @@ struct ServeProcessTests {
         #expect(adminStatus == 200)
         #expect(targets.contains(#""delivered":1"#))
 
-        // SIGHUP with a broken rule file: rejected, the old set stays.
+        // SIGHUP with a broken rule file: rejected, the old set stays. The file watcher is off
+        // (`rules.watch: false`), so only the signal can have started this reload.
         try "rules: [ {name: x".write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try !String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected"), "a reload without SIGHUP")
         kill(serve.process.processIdentifier, SIGHUP)
-        #expect(try await waitFor(5) { try String(contentsOfFile: logFile, encoding: .utf8).contains("rules reload rejected") })
+        #expect(try await waitFor(5) {
+            let log = try String(contentsOfFile: logFile, encoding: .utf8)
+            return log.contains("SIGHUP: reloading rules") && log.contains("rules reload rejected")
+        })
         let (_, rules) = try curl(["-H", "Authorization: Bearer \(Self.token)", base + "/admin/rules"])
         #expect(rules.contains(#""name":"gh""#))
 
