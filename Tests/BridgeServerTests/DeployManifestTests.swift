@@ -57,4 +57,20 @@ import Testing
         #expect(docker.contains(#"CMD ["serve", "--config", "/etc/dagbridge/dagbridge.yaml"]"#))
         #expect(docker.contains("libcurl4") && docker.contains("librdkafka1"))
     }
+
+    @Test("the image's HEALTHCHECK asks the running service's /healthz, with a client the runtime stage installs")
+    func dockerHealthcheckCallsHealthz() throws {
+        let docker = try text("Dockerfile")
+        let check = try #require(docker.split(separator: "\n").first { $0.hasPrefix("HEALTHCHECK") }.map(String.init))
+        let runtime = try #require(docker.components(separatedBy: "FROM debian:bookworm-slim").last)
+        #expect(check.contains(#""curl""#) && runtime.contains(" curl "), "\(check)")
+        // The URL names the path the service serves and the port the shipped config listens on.
+        let (node, _) = YAMLLoader.parse(try text("dagbridge.yaml"), file: "deploy/dagbridge.yaml")
+        var diags = Diagnostics()
+        let server = ServiceConfig.Server(
+            try #require(node?["server"]), resolvePath: { $0 }, resolver: SecretResolver(environment: ["DAGBRIDGE_ADMIN_TOKEN": "0123456789abcdef0123"]),
+            diagnostics: &diags)
+        #expect(check.contains("http://127.0.0.1:\(server.port)/healthz"), "\(check)")
+        #expect(!check.contains("version"))
+    }
 }
