@@ -33,13 +33,3 @@ extension IntakeObserver {
     /// One delivery arrived on a source.
     public func eventReceived(source: String) { eventsReceived(source: source, count: 1) }
 }
-
-/// An observer that records nothing (command-line tools, benchmarks).
-public struct NoIntakeObserver: IntakeObserver {
-    public init() {}
-    public func eventsReceived(source: String, count: Int) {}
-    public func eventRejected(source: String, reason: RejectionReason) {}
-    public func eventMatched(source: String, jobs: Int) {}
-    public func renderFailed(rule: String) {}
-    public func webhookLatency(source: String, seconds: Double) {}
-}

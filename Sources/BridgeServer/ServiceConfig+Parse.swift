@@ -29,8 +29,7 @@ extension ServiceConfig {
             return nil
         }
         var sections = ConfigSection(root)
-        let base = (file as NSString).deletingLastPathComponent
-        let resolvePath = { (p: String) in p.hasPrefix("/") || base.isEmpty ? p : (base as NSString).appendingPathComponent(p) }
+        let resolvePath = { (p: String) in ConfigPath.resolve(p, relativeTo: file) }
 
         let server = sections["server"].map { Server($0, resolvePath: resolvePath, resolver: resolver, diagnostics: &diags) } ?? Server()
         let logging = sections["logging"].map { Logging($0, diagnostics: &diags) } ?? Logging()

@@ -56,10 +56,8 @@ extension StoreConfig {
     /// This configuration with a relative `path` taken from `configFile`'s folder, as `serve`
     /// reads it, so every command given the same `--config` opens the same journal.
     public func resolvingPath(relativeTo configFile: String) -> StoreConfig {
-        let base = (configFile as NSString).deletingLastPathComponent
-        guard !path.hasPrefix("/"), !base.isEmpty else { return self }
         var c = self
-        c.path = (base as NSString).appendingPathComponent(path)
+        c.path = ConfigPath.resolve(path, relativeTo: configFile)
         return c
     }
 }

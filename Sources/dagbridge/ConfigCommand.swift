@@ -31,10 +31,7 @@ struct ConfigCheckCommand: ParsableCommand {
         var all = diags
         var ruleCount = 0
         if let loaded {
-            let rules = RuleSetLoader.load(
-                directory: loaded.rules.path,
-                options: .init(
-                    targets: Set(loaded.targets.keys), sources: loaded.sourceNames, maxConfBytes: loaded.rules.maxConfBytes))
+            let rules = RuleSetLoader.load(directory: loaded.rules.path, options: loaded.ruleOptions)
             all += rules.diagnostics
             ruleCount = rules.ruleSet?.rules.count ?? 0
         }

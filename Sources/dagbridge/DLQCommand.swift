@@ -75,8 +75,7 @@ struct StoreLocation: ParsableArguments {
         let (root, problems) = YAMLLoader.load(path: config)
         var diags = Diagnostics()
         diags.append(contentsOf: problems)
-        let base = (config as NSString).deletingLastPathComponent
-        let rules = ServiceConfig.Rules(root?["rules"], resolvePath: { p in p.hasPrefix("/") || base.isEmpty ? p : (base as NSString).appendingPathComponent(p) }, diagnostics: &diags)
+        let rules = ServiceConfig.Rules(root?["rules"], resolvePath: { ConfigPath.resolve($0, relativeTo: config) }, diagnostics: &diags)
         guard !diags.hasErrors else { throw Failure(message: diags.items.map(\.description).joined(separator: "\n")) }
         return rules.path
     }
