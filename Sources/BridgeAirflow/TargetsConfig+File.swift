@@ -13,7 +13,7 @@ extension TargetsConfig {
     /// - Returns: the targets and every diagnostic (errors and warnings) with `file:line:col`.
     public static func load(
         path: String, resolver: SecretResolver = SecretResolver(),
-        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+        alsoRead: SectionReader = { _, _, _ in }
     ) -> (targets: [String: TargetConfig], diagnostics: [Diagnostic]) {
         let (root, yamlDiags) = YAMLLoader.load(path: path)
         var diags = Diagnostics()
@@ -31,7 +31,7 @@ extension TargetsConfig {
     /// Finds and parses `targets:` in a parsed `dagbridge.yaml` root mapping.
     public static func parseRoot(
         _ root: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
-        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+        alsoRead: SectionReader = { _, _, _ in }
     ) -> [String: TargetConfig] {
         guard root.checkKeys(topLevelKeys, &diagnostics, what: "section") else { return [:] }
         guard let node = root["targets"] else {

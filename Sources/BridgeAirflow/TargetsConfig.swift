@@ -3,6 +3,10 @@ import BridgeCore
 
 /// Reads the `targets:` section of `dagbridge.yaml`.
 public enum TargetsConfig {
+    /// Reads a target's keys that belong to another component (the dispatcher's `max_in_flight`,
+    /// `rate_limit`, `retry:`) from the target's section, before its unknown keys are reported.
+    public typealias SectionReader = (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void
+
     static let tlsKeys = ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]
     static let authTypes = ["none", "basic", "bearer", "header", "airflow-password", "google", "aws-mwaa", "kerberos"]
 
@@ -54,7 +58,7 @@ public enum TargetsConfig {
     /// - Returns: the targets that parsed without errors, by name.
     public static func parse(
         _ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
-        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+        alsoRead: SectionReader = { _, _, _ in }
     ) -> [String: TargetConfig] {
         guard let pairs = node.mapping else {
             diagnostics.error("'targets' must be a mapping of target name to settings, found \(node.describeValue)", at: node)
@@ -77,7 +81,7 @@ public enum TargetsConfig {
     /// Parses one target's mapping; `nil` when it has errors (all recorded).
     public static func parseTarget(
         name: String, _ node: ConfigNode, resolver: SecretResolver, diagnostics: inout Diagnostics,
-        alsoRead: (_ name: String, _ section: inout ConfigSection, _ diagnostics: inout Diagnostics) -> Void = { _, _, _ in }
+        alsoRead: SectionReader = { _, _, _ in }
     ) -> TargetConfig? {
         let before = diagnostics.items.count
         func hadErrors() -> Bool { diagnostics.items[before...].contains { $0.severity == .error } }
