@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A stand-in Airflow 3 target for dagbridge's delivery tests (127.0.0.1 only).
 
-Answers POST /api/v2/dags/{dag_id}/dagRuns like Airflow: 200 and creates the run the first time a
+Answers POST /api/v2/dags/{dag_id}/dagRuns (and Airflow 2's /api/v1/...) like Airflow: 200 and creates the run the first time a
 dag_run_id is seen, 409 afterwards; 404 for DAG ids starting with "missing". Records every created run id (one line each, flushed) in --log,
 so a test can check that no run id was created twice, across restarts of the dispatcher.
 
 Failure injection (seeded, per request): --fail-rate (500 before creating), --reset-rate (connection
 reset without an answer; half of them after creating the run), --slow-rate/--slow-seconds (create,
 then answer only after the client's timeout), --delay (every call waits this long after deciding,
-so runs are created and then answered later: paces a test). POST /_control {"down": true|false} makes every call
+so runs are created and then answered later: paces a test). --record-header NAME (repeatable) appends, for
+every trigger POST (before it is decided), a JSON line {"run_id": ..., "headers": {NAME: value or null}} to LOG.headers (a proxy
+in front, e.g. Apache's Kerberos check, can be seen to have passed the authenticated user). POST /_control {"down": true|false} makes every call
 answer 503 (an outage), as does SIGUSR1 (toggles down/up); GET /_stats returns counters as JSON. POST /auth/token returns a token.
 
   scripts/recording-target.py --port 0 --log /tmp/created.txt   # prints "READY <port>"
@@ -33,6 +35,7 @@ p.add_argument("--reset-rate", type=float, default=0.0)
 p.add_argument("--slow-rate", type=float, default=0.0)
 p.add_argument("--slow-seconds", type=float, default=3.0)
 p.add_argument("--delay", type=float, default=0.0)
+p.add_argument("--record-header", action="append", default=[])
 args = p.parse_args()
 
 lock = threading.Lock()
@@ -46,6 +49,7 @@ try:
 except FileNotFoundError:
     pass
 log = open(args.log, "a", buffering=1)
+header_log = open(args.log + ".headers", "a", buffering=1) if args.record_header else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,7 +90,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/auth/token":
             return self.answer(201, {"access_token": "test-token", "token_type": "bearer"})
         parts = self.path.split("/")
-        if len(parts) != 6 or parts[1:4] != ["api", "v2", "dags"] or parts[5] != "dagRuns":
+        if len(parts) != 6 or parts[1] != "api" or parts[2] not in ("v1", "v2") or parts[3] != "dags" or parts[5] != "dagRuns":
             return self.answer(404, {"detail": "no route " + self.path})
         dag = parts[4]
         if dag.startswith("missing"):  # like Airflow for a DAG it does not know
@@ -98,6 +102,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(422, {"detail": "bad body: %s" % e})
         with lock:
             stats["calls"] += 1
+            if header_log:
+                seen = {h: self.headers.get(h) for h in args.record_header}
+                header_log.write(json.dumps({"run_id": run_id, "headers": seen}) + "\n")
             if state["down"]:
                 stats["down"] += 1
                 action = "down"

@@ -3,10 +3,11 @@
 #   scripts/setup.sh          build/run needs: pkg-config, libcurl, librdkafka
 #   scripts/setup.sh --test   also what the test suite uses: nginx (HTTP/2 and benchmark peer),
 #                             openssl (test certificates), python3 venv + botocore/requests
-#                             (SigV4 cross-check, stub servers, Airflow testbeds)
+#                             (SigV4 cross-check, stub servers, Airflow testbeds), an MIT KDC, kinit and
+#                             Apache with mod_auth_gssapi (the Kerberos/SPNEGO testbed, scripts/kerberos-testbed.sh)
 set -euo pipefail
 packages=(pkg-config libcurl4-openssl-dev librdkafka-dev openssl python3 python3-venv)
-if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk); fi
+if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

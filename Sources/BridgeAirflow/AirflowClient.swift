@@ -31,7 +31,9 @@ public final class AirflowClient: TriggerClient {
     ) throws(AirflowError) {
         self.config = config
         self.logger = logger
-        classifier = AnswerClassifier(target: config.name, api: config.api, timeout: config.timeout)
+        var kerberosPrincipal: String?
+        if case .kerberos = config.auth { kerberosPrincipal = "HTTP/" + (URL(string: config.url)?.host ?? config.url) }
+        classifier = AnswerClassifier(target: config.name, api: config.api, timeout: config.timeout, kerberosPrincipal: kerberosPrincipal)
         switch config.auth {
         case .awsMWAA(let m):
             let chain = AWSCredentialChain(config: m, environment: environment, transport: transport)

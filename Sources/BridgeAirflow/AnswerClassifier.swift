@@ -9,7 +9,7 @@ import Foundation
 /// | 2xx | delivered |
 /// | 409, or a 400 "already exists" from the experimental API or the 1.x plugin | duplicate |
 /// | 408, 429, 5xx, connection errors, timeouts | retry (`Retry-After` honoured) |
-/// | 401 (after one credential refresh inside the client) | permanent |
+/// | 401 (after one credential refresh inside the client) | permanent; for Kerberos, what failed and what to check |
 /// | 400, 403, 404, 422, other 4xx | permanent, with Airflow's reason |
 public struct AnswerClassifier: Sendable {
     /// The target's name, for reasons.
@@ -18,14 +18,17 @@ public struct AnswerClassifier: Sendable {
     public var api: AirflowAPI
     /// The target's total timeout, for "timeout after 30s".
     public var timeout: Double
+    /// For a Kerberos target, the service principal libcurl asks a ticket for (`HTTP/<host of url>`); nil otherwise.
+    public var kerberosPrincipal: String?
     /// Longest answer text kept in the result.
     public static let answerLimit = 2048
 
     /// Creates a classifier for one target.
-    public init(target: String, api: AirflowAPI, timeout: Double) {
+    public init(target: String, api: AirflowAPI, timeout: Double, kerberosPrincipal: String? = nil) {
         self.target = target
         self.api = api
         self.timeout = timeout
+        self.kerberosPrincipal = kerberosPrincipal
     }
 
     /// Classifies an HTTP answer to a trigger call for `job`.
@@ -62,6 +65,8 @@ public struct AnswerClassifier: Sendable {
             // Airflow 1.10's experimental API and the 1.x REST API plugin (teamclairvoyant 1.0.x, 400
             // {"status": "ERROR", "output": "... already exists"}) answer a taken run id this way.
             return result(.duplicate, "run '\(job.dagRunId)' already exists on target '\(target)' (400 already exists)")
+        case 401 where kerberosPrincipal != nil:
+            return result(.permanent, Self.kerberosReason(response, target: target, principal: kerberosPrincipal ?? ""))
         case 401:
             return result(.permanent, withDetail("credentials rejected by target '\(target)' (401): check auth"))
         case 403:

@@ -94,7 +94,8 @@ final class CurlDriver {
             if result == CURLE_OK {
                 var status = 0
                 _ = ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-                let response = HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)
+                let response = HTTPResponse(
+                    status: status, headers: transfer.headers, body: transfer.body, authenticationFailure: transfer.authenticationFailure)
                 finish(transfer, .success(response))
             } else {
                 var sent = 0

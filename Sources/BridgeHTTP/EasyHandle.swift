@@ -146,9 +146,15 @@ final class EasyHandle {
         if let noProxy = config.noProxy { try set(CURLOPT_NOPROXY, noProxy, "NOPROXY") }
 
         // Kerberos/SPNEGO: credentials come from the ticket cache; ":" tells libcurl to use them.
+        // When GSS-API fails (no ticket, unknown service principal) libcurl only says why in its
+        // verbose text and carries on without credentials; the debug callback keeps that line.
         if config.negotiate {
             try set(CURLOPT_HTTPAUTH, ccurl_auth_negotiate(), "HTTPAUTH")
             try set(CURLOPT_USERPWD, ":", "USERPWD")
+            rc = ccurl_easy_setopt_debug_callback(raw, CURLOPT_DEBUGFUNCTION, curlDebugCallback)
+            if rc != CURLE_OK { throw OptionError(option: "DEBUGFUNCTION", code: rc) }
+            try set(CURLOPT_DEBUGDATA, pointer: context, "DEBUGDATA")
+            try set(CURLOPT_VERBOSE, 1, "VERBOSE")
         }
     }
 }

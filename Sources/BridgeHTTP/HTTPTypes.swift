@@ -40,11 +40,17 @@ public struct HTTPResponse: Sendable {
     /// Header names lower-cased, in the order received (the last response's headers after redirects/auth).
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Why libcurl could not authenticate, when it says so: for Kerberos/SPNEGO the GSS-API error
+    /// (`gss_init_sec_context() failed: No Kerberos credentials available …`, `… Server
+    /// HTTP/host@REALM not found in Kerberos database`). libcurl then sends the request without
+    /// credentials and the server's answer (usually 401) is this response. Nil otherwise.
+    public var authenticationFailure: String?
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], authenticationFailure: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.authenticationFailure = authenticationFailure
     }
 
     /// First header value with this (case-insensitive) name.

@@ -23,6 +23,8 @@ final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     let maxResponseBytes: Int
     var exceededCap = false
+    /// libcurl's GSS-API error for this transfer (Kerberos/SPNEGO targets only), from its debug text.
+    var authenticationFailure: String?
     private var resumed = false
 
     init(id: UInt64, request: HTTPRequest, host: String, maxResponseBytes: Int, continuation: CheckedContinuation<HTTPResponse, any Error>) {
@@ -110,6 +112,18 @@ final class Transfer: @unchecked Sendable {
         }
         headers.append((name: name, value: value))
     }
+
+    /// Keeps libcurl's informational line about a failed GSS-API call (`gss_init_sec_context()
+    /// failed: …`), the only place libcurl says why it could not authenticate with Negotiate.
+    /// Every other debug text, and the headers and data libcurl also passes, are ignored: they
+    /// hold the request's credentials.
+    func noteDebugText(_ text: UnsafeRawBufferPointer) {
+        let prefix = "gss_".utf8
+        guard text.count > prefix.count, text.starts(with: prefix) else { return }
+        var end = min(text.count, 512)
+        while end > 0, text[end - 1] == UInt8(ascii: "\n") || text[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        authenticationFailure = String(decoding: UnsafeRawBufferPointer(rebasing: text[0..<end]), as: UTF8.self)
+    }
 }
 
 // MARK: - libcurl callbacks (file scope, exact C signatures, context via Unmanaged)
@@ -121,6 +135,16 @@ func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
     let length = size * count
     guard length > 0, let data else { return length }
     return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+/// CURLOPT_DEBUGFUNCTION (set for Kerberos/SPNEGO only): looks at libcurl's informational text.
+func curlDebugCallback(
+    _ handle: UnsafeMutableRawPointer?, _ type: curl_infotype, _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ context: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard type == CURLINFO_TEXT, let context, let data, size > 0 else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+    transfer.noteDebugText(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
 }
 
 /// CURLOPT_HEADERFUNCTION: called once per complete header line.

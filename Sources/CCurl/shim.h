@@ -12,6 +12,9 @@
 /** The signature of CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION. */
 typedef size_t (*ccurl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
+/** The signature of CURLOPT_DEBUGFUNCTION (libcurl's curl_debug_callback). */
+typedef int (*ccurl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *userdata);
+
 /* ---- curl_easy_setopt ---- */
 
 static inline CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
@@ -37,6 +40,10 @@ static inline CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, 
 }
 
 static inline CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option, ccurl_data_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_easy_setopt_debug_callback(CURL *handle, CURLoption option, ccurl_debug_callback value) {
     return curl_easy_setopt(handle, option, value);
 }
 

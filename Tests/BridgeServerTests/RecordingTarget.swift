@@ -1,3 +1,4 @@
+import BridgeCore
 import Foundation
 
 /// The package root (for scripts and the built binary).
@@ -45,6 +46,18 @@ final class RecordingTarget: @unchecked Sendable {  // immutable after init; the
     /// Every created run id, in order, as recorded (a duplicate creation would show twice).
     func created() -> [String] {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// With `--record-header NAME` options: for every trigger POST that reached the target, its run
+    /// id and the named headers as received (a header that was absent is missing from the map).
+    func recordedHeaders() -> [(runID: String, headers: [String: String])] {
+        let text = (try? String(contentsOfFile: log + ".headers", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let json = try? JSONParser.parse(String(line)), let run = json["run_id"]?.stringValue else { return nil }
+            var headers: [String: String] = [:]
+            for (name, value) in json["headers"]?.objectValue?.members ?? JSONObject().members { headers[name] = value.stringValue }
+            return (run, headers)
+        }
     }
 
     /// Toggles the outage mode (every call answers 503).
