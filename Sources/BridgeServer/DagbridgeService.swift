@@ -81,9 +81,12 @@ public struct DagbridgeService: Sendable {
         AdminRoutes(token: config.server.adminToken?.value, rules: rules, reloader: reloader, dispatcher: dispatcher, dlq: dlq).add(to: router)
         var server = HTTPServerBuilder.http1()
         if let cert = config.server.tlsCert, let key = config.server.tlsKey {
-            let tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            // Checked when the config was read; loaded again here, so a file changed since says so too.
+            let tls = ServerTLS(certFile: cert, keyFile: key)
+            guard let configuration = tls.configuration else {
+                throw BridgeError(.config, tls.problems.map(\.description).joined(separator: "\n"))
+            }
+            server = try .tls(.http1(), tlsConfiguration: configuration)
         }
         return Application(
             router: router,

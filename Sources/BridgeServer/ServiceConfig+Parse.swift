@@ -101,12 +101,16 @@ extension ServiceConfig.Server {
         }
         if let t = s["tls"] {
             var tls = ConfigSection(t)
-            tlsCert = tls["cert_file"]?.string(&diags).map(resolvePath)
-            tlsKey = tls["key_file"]?.string(&diags).map(resolvePath)
+            let certNode = tls["cert_file"], keyNode = tls["key_file"]
+            tlsCert = certNode?.string(&diags).map(resolvePath)
+            tlsKey = keyNode?.string(&diags).map(resolvePath)
             tls.reportUnknown(&diags)
-            if (tlsCert == nil) != (tlsKey == nil) { diags.error("tls needs both cert_file and key_file", at: t) }
-            for f in [tlsCert, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: f) {
-                diags.error("TLS file \(f) cannot be read", at: t)
+            if (tlsCert == nil) != (tlsKey == nil) {
+                diags.error("tls needs both cert_file (the server's PEM certificate chain) and key_file (its PEM private key)", at: t)
+            }
+            // The files themselves: readable, PEM, and a key that belongs to the certificate.
+            if let tlsCert, let tlsKey {
+                for p in ServerTLS(certFile: tlsCert, keyFile: tlsKey).problems { diags.error(p.message, at: p.setting == .certFile ? certNode : keyNode) }
             }
         }
         if let m = s["max_body"], let v = m.byteSize(&diags) { maxBody = v }

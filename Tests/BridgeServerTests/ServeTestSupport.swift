@@ -57,10 +57,14 @@ final class ServeProcess: @unchecked Sendable {  // immutable after init; the pr
     let process = Process()
     let port: Int
     let logFile: String
+    /// `http://127.0.0.1:PORT`, or `https://` when started with a CA to trust.
+    let base: String
 
-    /// Starts the binary and waits until `/healthz` answers.
-    init(dir: String, port: Int, env: [String: String]) throws {
+    /// Starts the binary and waits until `/healthz` answers (over HTTPS trusting `caFile` when one is
+    /// given: the config's `server.tls` is on).
+    init(dir: String, port: Int, env: [String: String], caFile: String? = nil) throws {
         self.port = port
+        base = "\(caFile == nil ? "http" : "https")://127.0.0.1:\(port)"
         logFile = dir + "/serve-\(UUID().uuidString.prefix(8)).log"
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["serve", "--config", dir + "/dagbridge.yaml"]
@@ -71,18 +75,18 @@ final class ServeProcess: @unchecked Sendable {  // immutable after init; the pr
         try process.run()
         let base = self.base
         let process = self.process
-        guard try waitUntil(15, { try !process.isRunning || curl([base + "/healthz"]).0 == 200 }), process.isRunning else {
+        let trust = caFile.map { ["--cacert", $0] } ?? []
+        guard try waitUntil(15, { try !process.isRunning || curl(trust + [base + "/healthz"]).0 == 200 }), process.isRunning else {
             process.terminate()
             throw BridgeError(.unavailable, "dagbridge serve did not start: \(log)")
         }
     }
 
-    /// ``init(dir:port:env:)`` on a thread of its own (start-up waits up to 15 s), off the cooperative pool.
-    static func start(dir: String, port: Int, env: [String: String]) async throws -> ServeProcess {
-        try await offPool { try ServeProcess(dir: dir, port: port, env: env) }
+    /// ``init(dir:port:env:caFile:)`` on a thread of its own (start-up waits up to 15 s), off the cooperative pool.
+    static func start(dir: String, port: Int, env: [String: String], caFile: String? = nil) async throws -> ServeProcess {
+        try await offPool { try ServeProcess(dir: dir, port: port, env: env, caFile: caFile) }
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     /// SIGTERM and wait; the exit status.
