@@ -1,7 +1,6 @@
 public import BridgeConfig
 public import BridgeRules
 public import Logging
-import Foundation
 public import ServiceLifecycle
 import UnixSignals
 
@@ -40,22 +39,6 @@ public final class RulesReloader: Service, Sendable {
         return (true, loaded.diagnostics)
     }
 
-    /// A fingerprint of the rule files (paths, sizes, modification times).
-    func fingerprint() -> String {
-        let fm = FileManager.default
-        var parts: [String] = []
-        if let walker = fm.enumerator(atPath: directory) {
-            while let rel = walker.nextObject() as? String {
-                guard rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") else { continue }
-                let path = (directory as NSString).appendingPathComponent(rel)
-                let attrs = try? fm.attributesOfItem(atPath: path)
-                let m = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                parts.append("\(rel):\(attrs?[.size] ?? 0):\(m)")
-            }
-        }
-        return parts.sorted().joined(separator: "|")
-    }
-
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -67,10 +50,10 @@ public final class RulesReloader: Service, Sendable {
             }
             if watch {
                 group.addTask {
-                    var last = self.fingerprint()
+                    var last = RuleFiles.fingerprint(of: self.directory)
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(2))
-                        let now = self.fingerprint()
+                        let now = RuleFiles.fingerprint(of: self.directory)
                         if now != last {
                             last = now
                             self.reload()

@@ -53,7 +53,7 @@ public enum RuleSetLoader {
             let d = Diagnostic(.error, "rules folder '\(directory)' does not exist or is not a folder", at: nil)
             return Loaded(ruleSet: nil, diagnostics: [d], files: [])
         }
-        let files = ruleFiles(in: directory)
+        let files = RuleFiles.list(in: directory).map(\.path)
         var sources: [(text: String, file: String)] = []
         var diags = Diagnostics()
         for path in files {
@@ -117,19 +117,6 @@ public enum RuleSetLoader {
         }
         let set = diags.hasErrors ? nil : RuleSet(rules: rules.filter(\.enabled), maxConfBytes: options.maxConfBytes)
         return Loaded(ruleSet: set, diagnostics: items, files: sources.map(\.file))
-    }
-
-    static func ruleFiles(in directory: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
-        var out: [String] = []
-        while let rel = walker.nextObject() as? String {
-            if rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") {
-                let name = (rel as NSString).lastPathComponent
-                if name.hasPrefix(".") { continue }
-                out.append((directory as NSString).appendingPathComponent(rel))
-            }
-        }
-        return out.sorted()
     }
 
     static func isValidRuleName(_ name: String) -> Bool {
