@@ -5,7 +5,8 @@ import Foundation
 /// `dag_run_id`, so a sender's redelivery of the same event maps to the same run.
 public enum EventIDStrategy: Sendable, Equatable {
     /// The verification scheme's id (`webhook-id`, `X-GitHub-Delivery`), then the CloudEvent id,
-    /// then well-known delivery headers, then the body's `id` for Stripe; generated as a last resort.
+    /// then well-known delivery headers, then the body's `id` for Stripe, then the id derived from
+    /// the signed content (signature schemes); generated only for unsigned deliveries.
     case auto
     /// A header (lower-cased name).
     case header(String)
@@ -39,7 +40,7 @@ public enum EventIDStrategy: Sendable, Equatable {
     /// The event id for one decoded event.
     /// - Throws: ``WebhookDecoder/Failure`` when the configured place holds no usable id.
     public func resolve(
-        headers: [String: String], decoded: WebhookDecoder.Decoded, schemeID: String?, isStripe: Bool
+        headers: [String: String], decoded: WebhookDecoder.Decoded, verified: WebhookVerifier.Verified, isStripe: Bool
     ) throws(WebhookDecoder.Failure) -> String {
         func usable(_ v: JSONValue?) -> String? {
             switch v {
@@ -50,10 +51,11 @@ public enum EventIDStrategy: Sendable, Equatable {
         }
         switch self {
         case .auto:
-            if let schemeID, !schemeID.isEmpty { return schemeID }
+            if let id = verified.senderID, !id.isEmpty { return id }
             if let id = usable(decoded.cloudEvent?["id"]) { return id }
             for h in Self.wellKnownHeaders { if let v = headers[h], !v.isEmpty { return v } }
             if isStripe, let id = usable(decoded.body["id"]) { return id }
+            if let id = verified.contentID { return id }
             return UUID().uuidString.lowercased()
         case .header(let name):
             guard let v = headers[name], !v.isEmpty else {

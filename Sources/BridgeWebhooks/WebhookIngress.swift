@@ -59,9 +59,9 @@ public final class WebhookIngress: Sendable {
             log.warning("refusing delivery: the queue is above its high-water mark")
             return Self.error(.serviceUnavailable, "dagbridge is behind on deliveries; retry later", retryAfter: 5)
         }
-        let schemeID: String?
+        let verified: WebhookVerifier.Verified
         do {
-            schemeID = try source.verifier.verify(headers: headers, body: body, now: now.timeIntervalSince1970)
+            verified = try source.verifier.verify(headers: headers, body: body, now: now.timeIntervalSince1970)
         } catch {
             metrics.eventRejected(source: source.name, reason: .signature)
             log.warning("rejected delivery: \(error.detail)")
@@ -78,8 +78,11 @@ public final class WebhookIngress: Sendable {
         var events: [Event] = []
         do {
             decoded = try WebhookDecoder.decode(headers: headers, body: body)
-            for d in decoded {
-                let id = try source.eventID.resolve(headers: headers, decoded: d, schemeID: schemeID, isStripe: source.isStripe)
+            for (n, d) in decoded.enumerated() {
+                // The events of a batch share the signed content: number their derived ids.
+                var verified = verified
+                if decoded.count > 1, let id = verified.contentID { verified.contentID = "\(id)-\(n)" }
+                let id = try source.eventID.resolve(headers: headers, decoded: d, verified: verified, isStripe: source.isStripe)
                 events.append(
                     Event(
                         id: id, source: source.name, receivedAt: now, headers: headers, rawBody: body, body: d.body,

@@ -2,9 +2,7 @@ import BridgeCore
 
 extension WebhookVerifier {
     /// Any HMAC scheme: header, algorithm, encoding, prefix and signed-content template.
-    func verifyHMAC(_ spec: HMACScheme, headers: [String: String], body: [UInt8], now: Double) throws(Rejection)
-        -> String?
-    {
+    func verifyHMAC(_ spec: HMACScheme, headers: [String: String], body: [UInt8], now: Double) throws(Rejection) -> Verified {
         let value = try header(headers, spec.header)
         guard value.hasPrefix(spec.prefix) else { throw reject("malformed signature header", "\(spec.header) lacks '\(spec.prefix)'") }
         let text = String(value.dropFirst(spec.prefix.count)).trimmingSpaces
@@ -12,9 +10,18 @@ extension WebhookVerifier {
         guard let sig = decoded else { throw reject("malformed signature header", "\(spec.header) is not \(spec.encoding.rawValue)") }
         var ts: String?
         if let th = spec.timestampHeader { ts = try timestamp(try header(headers, th), now: now, tolerance: spec.tolerance) }
-        // Build the signed content from the template.
+        let content = try signedContent(spec.signedContent, headers: headers, body: body, timestamp: ts ?? "")
+        guard let mac = matchingMAC(content, [sig]) else { throw reject("invalid signature", "HMAC mismatch on \(spec.header)") }
+        guard let ts else { return Verified(contentID: Self.contentID(content)) }
+        try replays.check(mac, now: now, ttl: 2 * spec.tolerance)
+        // The id leaves the timestamp out, so a retry signed again later maps to the same event.
+        return Verified(contentID: Self.contentID(try signedContent(spec.signedContent, headers: headers, body: body, timestamp: "")))
+    }
+
+    /// `template` with `{body}`, `{timestamp}` and `{header:Name}` replaced; other text as is.
+    func signedContent(_ template: String, headers: [String: String], body: [UInt8], timestamp: String) throws(Rejection) -> [UInt8] {
         var content: [UInt8] = []
-        var rest = Substring(spec.signedContent)
+        var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
             content += Array(rest[..<open].utf8)
             guard let close = rest[open...].firstIndex(of: "}") else { break }
@@ -22,7 +29,7 @@ extension WebhookVerifier {
             if token == "body" {
                 content += body
             } else if token == "timestamp" {
-                content += Array((ts ?? "").utf8)
+                content += Array(timestamp.utf8)
             } else if token.hasPrefix("header:") {
                 content += Array((try header(headers, token.dropFirst(7).lowercased())).utf8)
             } else {
@@ -31,10 +38,6 @@ extension WebhookVerifier {
             rest = rest[rest.index(after: close)...]
         }
         content += Array(rest.utf8)
-        guard macs.contains(where: { constantTimeEqual($0.code(content), sig) }) else {
-            throw reject("invalid signature", "HMAC mismatch on \(spec.header)")
-        }
-        if let ts { try replays.check("hmac:\(ts):\(text)", now: now, ttl: 2 * spec.tolerance) }
-        return nil
+        return content
     }
 }

@@ -3,7 +3,7 @@ import Crypto
 
 extension WebhookVerifier {
     /// Standard Webhooks: `v1` HMAC-SHA256 (`whsec_` keys) or `v1a` Ed25519 (`whpk_` keys) over `id.timestamp.body`.
-    func verifyStandardWebhooks(secrets: [Secret], tolerance: Double, headers: [String: String], body: [UInt8], now: Double) throws(Rejection) -> String? {
+    func verifyStandardWebhooks(secrets: [Secret], tolerance: Double, headers: [String: String], body: [UInt8], now: Double) throws(Rejection) -> Verified {
         let id = try header(headers, "webhook-id")
         let ts = try timestamp(try header(headers, "webhook-timestamp"), now: now, tolerance: tolerance)
         let sigHeader = try header(headers, "webhook-signature")
@@ -26,7 +26,8 @@ extension WebhookVerifier {
             }
         }
         guard ok else { throw reject("invalid signature", "no webhook-signature entry matched") }
-        try replays.check("sw:\(id):\(ts):\(sigHeader)", now: now, ttl: 2 * tolerance)
-        return id
+        // Keyed on the signed content (Ed25519 entries have no MAC of ours to key on).
+        try replays.check(Array(SHA256.hash(data: content)), now: now, ttl: 2 * tolerance)
+        return Verified(senderID: id)
     }
 }

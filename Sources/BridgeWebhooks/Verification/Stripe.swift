@@ -2,7 +2,7 @@ import BridgeCore
 
 extension WebhookVerifier {
     /// Stripe: `Stripe-Signature: t=<ts>,v1=<hex>[,v1=…]` over `t.body`.
-    func verifyStripe(tolerance: Double, headers: [String: String], body: [UInt8], now: Double) throws(Rejection) -> String? {
+    func verifyStripe(tolerance: Double, headers: [String: String], body: [UInt8], now: Double) throws(Rejection) -> Verified {
         let value = try header(headers, "stripe-signature")
         var ts: String?
         var sigs: [[UInt8]] = []
@@ -16,13 +16,8 @@ extension WebhookVerifier {
         guard let ts, !sigs.isEmpty else { throw reject("malformed signature header", "Stripe-Signature lacks t= or v1=") }
         _ = try timestamp(ts, now: now, tolerance: tolerance)
         let content = Array("\(ts).".utf8) + body
-        guard
-            macs.contains(where: { keyed in
-                let mac = keyed.code(content)
-                return sigs.contains { constantTimeEqual(mac, $0) }
-            })
-        else { throw reject("invalid signature", "Stripe signature mismatch") }
-        try replays.check("stripe:\(value)", now: now, ttl: 2 * tolerance)
-        return nil
+        guard let mac = matchingMAC(content, sigs) else { throw reject("invalid signature", "Stripe signature mismatch") }
+        try replays.check(mac, now: now, ttl: 2 * tolerance)
+        return Verified(contentID: Self.contentID(body))
     }
 }

@@ -6,9 +6,12 @@ import Synchronization
 /// Verifies that a webhook delivery comes from its sender, on the raw body bytes.
 ///
 /// Every comparison of a secret-derived value is constant-time. Schemes with a
-/// signed timestamp reject deliveries outside `tolerance` and exact replays
-/// inside it (a seen-signature cache); a sender's retry carries a new timestamp
-/// and so a new signature, and is accepted.
+/// signed timestamp reject deliveries outside `tolerance` and replays inside it: the
+/// seen-cache is keyed on what was verified (the MAC of the signed content under the
+/// first secret, or a digest of it), not on the header text, so re-cased hex, a
+/// re-ordered or padded signature list or an extra junk signature is still a replay.
+/// A sender's retry carries a new timestamp and is accepted; ``Verified/contentID``
+/// maps it to the same event id.
 public struct WebhookVerifier: Sendable {
     /// A verification scheme and its secrets.
     public enum Scheme: Sendable {
@@ -70,6 +73,21 @@ public struct WebhookVerifier: Sendable {
         public var detail: String
     }
 
+    /// What a verified delivery says about its identity.
+    public struct Verified: Sendable, Equatable {
+        /// The sender's id for the delivery, when the scheme carries one (`webhook-id`, `X-GitHub-Delivery`).
+        public var senderID: String?
+        /// For signature schemes without a sender id: 32 hex digits of SHA-256 over the signed
+        /// content with its timestamp left out. A replay and a sender's retry (the same event
+        /// signed again with a new timestamp) get the same id, and so the same run id.
+        public var contentID: String?
+
+        public init(senderID: String? = nil, contentID: String? = nil) {
+            self.senderID = senderID
+            self.contentID = contentID
+        }
+    }
+
     public let scheme: Scheme
     let replays: ReplayCache
     /// One keyed HMAC per secret of the HMAC schemes (GitHub, Stripe, Slack, generic), in the
@@ -95,14 +113,14 @@ public struct WebhookVerifier: Sendable {
     ///   - headers: lower-cased header names.
     ///   - body: the raw body bytes.
     ///   - now: the current time (Unix seconds).
-    /// - Returns: the sender's event id when the scheme carries one (`webhook-id`), else `nil`.
+    /// - Returns: the delivery's identity as far as the scheme vouches for it.
     /// - Throws: ``Rejection``.
     @discardableResult
-    public func verify(headers: [String: String], body: [UInt8], now: Double? = nil) throws(Rejection) -> String? {
+    public func verify(headers: [String: String], body: [UInt8], now: Double? = nil) throws(Rejection) -> Verified {
         let now = now ?? Date().timeIntervalSince1970
         switch scheme {
         case .none:
-            return nil
+            return Verified()
         case .github:
             return try verifyGitHub(headers: headers, body: body)
         case .standardWebhooks(let secrets, let tolerance):
@@ -121,6 +139,26 @@ public struct WebhookVerifier: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The MAC of `content` under the first secret, when the MAC under any secret equals one of
+    /// `signatures`; else `nil`. The result depends only on the content, not on which secret or
+    /// which signature entries a sender (or a replayer) presented, so it keys the replay cache.
+    func matchingMAC(_ content: [UInt8], _ signatures: [[UInt8]]) -> [UInt8]? {
+        var first: [UInt8]?
+        for keyed in macs {
+            let mac = keyed.code(content)
+            if first == nil { first = mac }
+            if signatures.contains(where: { constantTimeEqual(mac, $0) }) { return first }
+        }
+        return nil
+    }
+
+    /// ``Verified/contentID``: 32 hex digits of SHA-256 over `parts`.
+    static func contentID(_ parts: [UInt8]...) -> String {
+        var h = SHA256()
+        for p in parts { h.update(data: p) }
+        return Hex.encode(Array(h.finalize().prefix(16)))
+    }
 
     func reject(_ publicMessage: String, _ detail: String) -> Rejection {
         Rejection(publicMessage: publicMessage, detail: detail)
