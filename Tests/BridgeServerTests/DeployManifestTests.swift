@@ -73,4 +73,50 @@ import Testing
         #expect(check.contains("http://127.0.0.1:\(server.port)/healthz"), "\(check)")
         #expect(!check.contains("version"))
     }
+
+    @Test(
+        "every manifest in deploy/kubernetes passes the Kubernetes schemas (strict, offline), and copies broken on purpose do not",
+        .enabled(KubernetesValidate.skipReason) { try await offPool { KubernetesValidate.testRuns } }, .timeLimit(.minutes(3)))
+    func manifestsPassTheKubernetesSchemas() async throws {
+        try #require(KubernetesValidate.installed, "\(KubernetesValidate.skipReason); CI=true needs it")
+        let folder = Self.root + "/kubernetes"
+        let manifests = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        try #require(!manifests.isEmpty)
+        let all = try await offPool { try KubernetesValidate.run(manifests.map { folder + "/" + $0 }) }
+        #expect(all.status == 0, "\(all.output)")
+
+        // The same validator refuses the StatefulSet with one thing wrong: a misspelled field (strict),
+        // a field of the wrong type, an apiVersion without a schema (a warning that the script fails on).
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let manifest = try text("kubernetes/dagbridge.yaml")
+        for (name, from, to, says) in [
+            ("field", "livenessProbe:", "livenesProbe:", "'livenesProbe' was unexpected"),
+            ("type", "containerPort: 8080", "containerPort: \"8080\"", "containerPort: '8080' is not of type 'integer'"),
+            ("api", "apiVersion: apps/v1", "apiVersion: apps/v1beta9", "Couldn't find schema for kind StatefulSet"),
+        ] {
+            try #require(manifest.contains(from), "the manifest no longer has \(from): pick another breakage")
+            let broken = dir.path + "/broken-\(name).yaml"
+            try manifest.replacingOccurrences(of: from, with: to).write(toFile: broken, atomically: true, encoding: .utf8)
+            let r = try await offPool { try KubernetesValidate.run([broken]) }
+            #expect(r.status == 1 && r.output.contains(says), "\(name): \(r.output)")
+        }
+    }
+}
+
+/// `scripts/k8s-validate.sh`: kubernetes-validate (PyPI, with the Kubernetes schemas bundled) in a
+/// cached venv, installed on first use.
+enum KubernetesValidate {
+    static let script = packageRoot + "/scripts/k8s-validate.sh"
+    /// Whether the venv is there or could be built now (blocks for a pip install the first time).
+    static let installed: Bool = { (try? runCommand([script, "install"]))?.status == 0 }()
+    /// Installed, or `CI=true`, where a missing validator must fail the test rather than skip it.
+    static var testRuns: Bool { installed || ProcessInfo.processInfo.environment["CI"] == "true" }
+    static let skipReason: Comment = "kubernetes-validate (PyPI) cannot be installed here (scripts/k8s-validate.sh install)"
+
+    /// Validates `files`; exit status 0 only when every resource passed (1 otherwise), and everything printed.
+    static func run(_ files: [String]) throws -> (status: Int32, output: String) {
+        let r = try runCommand([script] + files)
+        return (r.status, r.out + r.err)
+    }
 }
