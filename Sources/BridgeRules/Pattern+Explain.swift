@@ -11,6 +11,40 @@ extension Pattern {
             ?? "no combination of fields matches"
     }
 
+    // The explanation reads the pattern tree with `$or` groups as written, each level and alternative on its
+    // own, and `exists: false` against the whole event, so it can name the field and the values that failed.
+    // The verdict is ``matches(_:)``'s (``PatternScope``); where this reading finds nothing failing, the
+    // answer is "no combination of fields matches".
+
+    private func matchObject(_ pattern: ObjectPattern, _ value: JSONValue?, envelope: JSONValue) -> Bool {
+        let object = value?.objectValue
+        for field in pattern.fields where !matchField(field, object?[field.key], envelope: envelope) {
+            return false
+        }
+        for group in pattern.ors where !group.contains(where: { matchObject($0, value, envelope: envelope) }) {
+            return false
+        }
+        return true
+    }
+
+    private func matchField(_ field: FieldPattern, _ value: JSONValue?, envelope: JSONValue) -> Bool {
+        switch field.kind {
+        case .leaf(let c):
+            return matchLeaf(conditions[c], value, envelope: envelope)
+        case .object(let sub):
+            guard let value, case .array = value else { return matchObject(sub, value, envelope: envelope) }
+            var elements: [JSONValue] = []
+            PatternValues.flatten(value, into: &elements)
+            if elements.isEmpty { return matchObject(sub, nil, envelope: envelope) }
+            return elements.contains { matchObject(sub, $0, envelope: envelope) }
+        }
+    }
+
+    private func matchLeaf(_ condition: Condition, _ value: JSONValue?, envelope: JSONValue) -> Bool {
+        if let value, PatternValues.anyLeaf(value, path: [], { condition.matches(leaf: $0) }) { return true }
+        return condition.satisfiedWhenAbsent && !PatternValues.hasLeaf(envelope, path: condition.path[...])
+    }
+
     private func explainObject(_ p: ObjectPattern, _ value: JSONValue?, envelope: JSONValue, path: [String]) -> String? {
         let object = value?.objectValue
         for field in p.fields {

@@ -7,7 +7,8 @@ public import BridgeCore
 /// a field matches when any listed value matches any leaf value at that path
 /// (arrays in the event are flattened); `$or` needs one of its sub-patterns.
 /// Fields inside objects that sit in an event array must all match within the
-/// same array element (event-ruler's array-consistent matching).
+/// same array element (event-ruler's array-consistent matching), and so is
+/// `exists: false` judged: see ``PatternScope``.
 ///
 /// Build one with ``PatternCompiler``; match many at once with ``PatternIndex``.
 public struct Pattern: Sendable {
@@ -17,11 +18,14 @@ public struct Pattern: Sendable {
     let conditions: [Condition]
     /// The `$or` expansion: each disjunct is the set of condition indices that must all hold.
     let disjuncts: [[Int]]
+    /// Each disjunct as a tree of the object levels its conditions sit in (the reference semantics).
+    let scopes: [PatternScope]
 
     init(root: ObjectPattern, conditions: [Condition], disjuncts: [[Int]]) {
         self.root = root
         self.conditions = conditions
         self.disjuncts = disjuncts
+        scopes = disjuncts.map { PatternScope(conditions, disjunct: $0) }
     }
 
     /// `true` for the empty pattern, which matches every event.
@@ -74,46 +78,13 @@ struct Condition: Sendable {
 // MARK: - Reference semantics
 
 extension Pattern {
-    /// Reference semantics, a straightforward tree walk (used to cross-check the index in tests).
+    /// Reference semantics, a straightforward walk of each `$or` alternative (used to cross-check the index
+    /// in tests, and by the index where array consistency decides).
     ///
     /// - Parameter envelope: the event envelope (`{"id","source","headers","body",…}`).
-    /// - Returns: `true` when every field of the pattern matches.
+    /// - Returns: `true` when every field of some alternative matches.
     public func matches(_ envelope: JSONValue) -> Bool {
-        matchObject(root, envelope, envelope: envelope)
-    }
-
-    func matchObject(_ pattern: ObjectPattern, _ value: JSONValue?, envelope: JSONValue) -> Bool {
-        let object = value?.objectValue
-        for field in pattern.fields where !matchField(field, object?[field.key], envelope: envelope) {
-            return false
-        }
-        for group in pattern.ors where !group.contains(where: { matchObject($0, value, envelope: envelope) }) {
-            return false
-        }
-        return true
-    }
-
-    func matchField(_ field: FieldPattern, _ value: JSONValue?, envelope: JSONValue) -> Bool {
-        switch field.kind {
-        case .leaf(let c):
-            return matchLeaf(conditions[c], value, envelope: envelope)
-        case .object(let sub):
-            guard let value, case .array = value else { return matchObject(sub, value, envelope: envelope) }
-            var elements: [JSONValue] = []
-            PatternValues.flatten(value, into: &elements)
-            if elements.isEmpty { return matchObject(sub, nil, envelope: envelope) }
-            return elements.contains { matchObject(sub, $0, envelope: envelope) }
-        }
-    }
-
-    func matchLeaf(_ condition: Condition, _ value: JSONValue?, envelope: JSONValue) -> Bool {
-        if let value {
-            var leaves: [JSONValue] = []
-            PatternValues.leaves(of: value, into: &leaves)
-            if leaves.contains(where: { condition.matches(leaf: $0) }) { return true }
-        }
-        // `exists: false` is about the whole event: no value anywhere at this path.
-        return condition.satisfiedWhenAbsent && !PatternValues.hasLeaf(envelope, path: condition.path[...])
+        scopes.contains { $0.matches(envelope, conditions) }
     }
 }
 

@@ -63,6 +63,9 @@ struct PatternBuilder {
             }
             let fieldPath = path + [key]
             switch entry.value.kind {
+            case .map(let inner) where inner.isEmpty:
+                // event-ruler refuses it too: an empty mapping asks nothing, and reads as a mistake.
+                fail("field '\(fieldPath.joined(separator: "."))' has an empty mapping; give it sub-fields, or a list of values like [{exists: true}]", entry.value)
             case .map:
                 if let sub = object(entry.value, path: fieldPath, depth: depth + 1) {
                     result.fields.append(FieldPattern(key: key, kind: .object(sub)))
@@ -216,6 +219,11 @@ struct PatternBuilder {
         }
         var range = NumericRange()
         var sawLower = false, sawUpper = false
+        // A range names its lower bound first, as event-ruler requires (it refuses ["<", 1, ">", 0]).
+        if items.count == 4, let first = items[0].string, ["<", "<="].contains(first), let second = items[2].string, [">", ">="].contains(second) {
+            fail("'numeric' range gives its upper bound first; write the lower bound first, like [\"\(second)\", low, \"\(first)\", high]", items[0])
+            return nil
+        }
         for i in stride(from: 0, to: items.count, by: 2) {
             guard let op = items[i].string, ["=", "<", "<=", ">", ">="].contains(op) else {
                 fail("'numeric' expects an operator (=, <, <=, >, >=) here, found \(items[i].describe); \(usage)", items[i])
@@ -250,10 +258,11 @@ struct PatternBuilder {
                 range.upperInclusive = op == "<="
             }
         }
-        if let lo = range.lower, let hi = range.upper,
-            lo > hi || (lo == hi && !(range.lowerInclusive && range.upperInclusive))
-        {
-            fail("'numeric' range \(range) is empty; the lower bound must be below the upper bound", arg)
+        if let lo = range.lower, let hi = range.upper, lo >= hi {
+            // Equal bounds are refused even when both are inclusive, as event-ruler does ("Bottom must be less than top").
+            fail(lo == hi && range.lowerInclusive && range.upperInclusive
+                ? "'numeric' range \(range) has equal bounds; write [\"=\", \(PatternText.number(lo))] instead"
+                : "'numeric' range \(range) is empty; the lower bound must be below the upper bound", arg)
             return nil
         }
         return range
@@ -297,6 +306,11 @@ struct PatternBuilder {
                 values = items.compactMap(\.string)
             default:
                 fail("'anything-but' '\(entry.key)' needs a string or a non-empty list of strings, found \(entry.value.describe)", entry.value)
+                return nil
+            }
+            // An empty prefix or suffix would exclude every string; event-ruler refuses it ("Null prefix/suffix not allowed").
+            if entry.key == "prefix" || entry.key == "suffix", values.contains("") {
+                fail("'anything-but' '\(entry.key)' needs non-empty text: an empty \(entry.key) excludes every string", entry.value)
                 return nil
             }
             switch entry.key {

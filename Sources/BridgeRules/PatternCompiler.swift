@@ -14,8 +14,11 @@ public import BridgeCore
 /// Every leaf must be a non-empty list of values (strings, numbers, booleans,
 /// `null`) or operators (`prefix`, `suffix`, `equals-ignore-case`,
 /// `anything-but`, `numeric`, `exists`, `wildcard`, `cidr`); `$or` takes a list
-/// of at least two sub-patterns. Keys directly under `headers` are lower-cased,
-/// so header names match case-insensitively. Pathological patterns are refused:
+/// of at least two sub-patterns; a nested mapping may not be empty. As in
+/// event-ruler, a `numeric` range names its lower bound first and its bounds
+/// differ, and `anything-but`'s `prefix`/`suffix` text is not empty. Keys
+/// directly under `headers` are lower-cased, so header names match
+/// case-insensitively. Pathological patterns are refused:
 /// nesting deeper than ``maxDepth``, an `$or` expansion beyond ``maxDisjuncts``,
 /// wildcards with `**` or more than 10 stars.
 public enum PatternCompiler {

@@ -16,8 +16,9 @@ import Synchronization
 /// anchors among them into candidates. A candidate is confirmed by the marks of
 /// its other conditions; rare operators that are not anchors are evaluated
 /// only then, and `exists: false` holds when the path had no value. When two
-/// conditions of a candidate were met through arrays of objects, the reference
-/// walk decides (array-consistent matching).
+/// conditions of a candidate were met through arrays of objects, or an
+/// `exists: false` field has values only there, the reference walk decides
+/// (array-consistent matching).
 ///
 /// The result always equals filtering the patterns with ``Pattern/matches(_:)``
 /// (a seeded randomized test checks this). Matching is thread-safe; per-call

@@ -49,15 +49,22 @@ extension PatternIndexStorage {
             if !satisfied(c, s, lazy) { return }
             if s.pathArrayMark[Int(condPath[c])] == epoch { throughArrays += 1 }
         }
+        var absentInElement = false
         for k in Int(disjAbsentStart[d])..<Int(disjAbsentStart[d + 1]) {
             let c = Int(disjAbsentList[k])
             let path = Int(condPath[c])
-            if s.pathMark[path] == epoch, !satisfied(c, s, lazy) { return }
-            if s.pathArrayMark[path] == epoch { throughArrays += 1 }
+            if s.pathArrayMark[path] == epoch {
+                throughArrays += 1
+                // Present in some array element, perhaps not in the one the other conditions matched in.
+                if s.pathMark[path] == epoch, !satisfied(c, s, lazy) { absentInElement = true }
+            } else if s.pathMark[path] == epoch, !satisfied(c, s, lazy) {
+                return
+            }
         }
         s.patternMark[p] = epoch
-        // Two conditions met inside arrays of objects may sit in different elements: ask the reference walk.
-        if throughArrays >= 2, !reference(p) { return }
+        // Two conditions met inside arrays of objects may sit in different elements, and `exists: false` holds
+        // or not depending on the element: ask the reference walk.
+        if throughArrays >= 2 || absentInElement, !reference(p) { return }
         result.append(p)
     }
 

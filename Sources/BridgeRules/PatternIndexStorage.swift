@@ -8,8 +8,9 @@ import BridgeCore
 ///   of rules marks one table entry instead of touching thousands of rules.
 /// - A candidate alternative is confirmed by checking the marks of all its conditions;
 ///   `exists: false` conditions hold when their path had no value.
-/// - When two conditions of a candidate were met through arrays of objects, the candidate is
-///   confirmed with the reference walk, which applies array-consistent matching.
+/// - When two conditions of a candidate were met through arrays of objects, or an `exists: false`
+///   field has values only there, the candidate is confirmed with the reference walk, which applies
+///   array-consistent matching.
 final class PatternIndexStorage: Sendable {
     let patterns: [Pattern]
 

@@ -49,6 +49,10 @@ struct PatternCompilerTests {
         .init(#"{"a":[{"numeric":["<",1,"<=",2]}]}"#, "two upper bounds", at: "a[0].numeric[2]"),
         .init(#"{"a":[{"numeric":[">",5,"<",1]}]}"#, "is empty", at: "a[0].numeric"),
         .init(#"{"a":[{"numeric":[">",5,"<",5]}]}"#, "is empty", at: "a[0].numeric"),
+        // event-ruler's own refusals (conformance invalid patterns 32 and the "Bottom must be less than top" rule).
+        .init(#"{"a":[{"numeric":["<",1,">",0]}]}"#, "gives its upper bound first; write the lower bound first, like [\">\", low, \"<\", high]", at: "a[0].numeric[0]"),
+        .init(#"{"a":[{"numeric":["<=",1,">=",0]}]}"#, "upper bound first", at: "a[0].numeric[0]"),
+        .init(#"{"a":[{"numeric":[">=",5,"<=",5]}]}"#, #"has equal bounds; write ["=", 5] instead"#, at: "a[0].numeric"),
         .init(#"{"a":[{"exists":"true"}]}"#, "'exists' needs true or false", at: "a[0].exists"),
         .init(#"{"a":[{"wildcard":"a**b"}]}"#, "consecutive '*'", at: "a[0].wildcard"),
         .init(#"{"a":[{"wildcard":"*a*b*c*d*e*f*g*h*i*j*k*"}]}"#, "at most 10", at: "a[0].wildcard"),
@@ -66,6 +70,13 @@ struct PatternCompilerTests {
         .init(#"{"a":[{"anything-but":{"prefx":"x"}}]}"#, "did you mean 'prefix'?", at: "a[0].anything-but.prefx"),
         .init(#"{"a":[{"anything-but":{"prefix":1}}]}"#, "needs a string or a non-empty list of strings", at: "a[0].anything-but.prefix"),
         .init(#"{"a":[{"anything-but":{"wildcard":"a**"}}]}"#, "consecutive '*'", at: "a[0].anything-but.wildcard"),
+        // An empty prefix or suffix would exclude every string (conformance invalid patterns 6, 9 and 11).
+        .init(#"{"a":[{"anything-but":{"prefix":""}}]}"#, "'anything-but' 'prefix' needs non-empty text", at: "a[0].anything-but.prefix"),
+        .init(#"{"a":[{"anything-but":{"prefix":["1",""]}}]}"#, "an empty prefix excludes every string", at: "a[0].anything-but.prefix"),
+        .init(#"{"a":[{"anything-but":{"suffix":""}}]}"#, "'anything-but' 'suffix' needs non-empty text", at: "a[0].anything-but.suffix"),
+        // An empty mapping as a field's value asks nothing (conformance invalid pattern 41); the root `{}` still matches all.
+        .init(#"{"foo":{}}"#, "field 'foo' has an empty mapping", at: "foo"),
+        .init(#"{"a":{"b":{}}}"#, "field 'a.b' has an empty mapping", at: "a.b"),
         .init(#"{"$or":[{"a":["x"]}]}"#, "at least two sub-patterns", at: "$or"),
         .init(#"{"$or":{"a":["x"]}}"#, "at least two sub-patterns", at: "$or"),
         .init(#"{"$or":[{"a":["x"]},"b"]}"#, "non-empty mapping", at: "$or[1]"),

@@ -27,6 +27,7 @@ private func check(_ c: MatchCase) throws {
     #expect(p.matches(event) == c.expected, "reference: \(c.testDescription)")
     let index = PatternIndex([p])
     #expect(index.matches(event) == (c.expected ? [0] : []), "index: \(c.testDescription)")
+    #expect(index.matches(JSONTape(event)) == (c.expected ? [0] : []), "index on a tape: \(c.testDescription)")
     let why = p.explain(event)
     #expect((why == nil) == c.expected, "explain: \(why ?? "nil") for \(c.testDescription)")
 }
@@ -148,7 +149,7 @@ struct PatternOperatorTests {
         .init(#"{"a":[{"numeric":[">",0,"<=",5]}]}"#, #"{"a":5}"#, true),
         .init(#"{"a":[{"numeric":[">",0,"<=",5]}]}"#, #"{"a":5.000001}"#, false),
         .init(#"{"a":[{"numeric":[">",0,"<=",5]}]}"#, #"{"a":0}"#, false),
-        .init(#"{"a":[{"numeric":["<",5,">=",-5]}]}"#, #"{"a":-5}"#, true, "bounds in either order"),
+        .init(#"{"a":[{"numeric":[">=",-5,"<",5]}]}"#, #"{"a":-5}"#, true, "inclusive lower bound"),
         .init(#"{"a":[{"numeric":[">",0]}]}"#, #"{"a":"5"}"#, false, "numeric never matches strings"),
         .init(#"{"a":[{"numeric":[">",0]}]}"#, #"{"a":true}"#, false),
         .init(#"{"a":[{"numeric":[">",0]}]}"#, #"{}"#, false),
@@ -175,6 +176,53 @@ struct PatternOperatorTests {
         .init(#"{"a":["x",{"exists":false}]}"#, #"{"a":"y"}"#, false),
         .init(#"{"a":[{"exists":false}],"b":["1"]}"#, #"{"b":"1"}"#, true),
         .init(#"{"a":[{"exists":false}],"b":["1"]}"#, #"{"a":0,"b":"1"}"#, false),
+    ]
+
+    /// `exists: false` and `$or` under arrays of objects: judged in the array elements the other fields
+    /// matched in (event-ruler's `rulesForJSONEvent`; conformance cases 26 and 229).
+    static let existsInArrays: [MatchCase] = [
+        .init(#"{"a":{"b":["x"],"c":[{"exists":false}]}}"#, #"{"a":[{"b":"y","c":1},{"b":"x"}]}"#, true, "absent from the element that matched"),
+        .init(#"{"a":{"b":["x"],"c":[{"exists":false}]}}"#, #"{"a":[{"b":"x","c":1},{"b":"y"}]}"#, false, "present in the element that matched"),
+        .init(#"{"a":{"b":["x"],"c":[{"exists":false}]}}"#, #"{"a":[{"b":"x","c":[]},{"c":2}]}"#, true, "an empty array has no value"),
+        .init(
+            #"{"e":{"f":["Anna"],"ids":[{"exists":false}]}}"#,
+            #"{"e":[[{"f":"John","ids":[1234,1000]},{"f":"Anna"}],[{"f":"Peter","ids":[]}]]}"#, true, "nested arrays (case 26)"),
+        .init(
+            #"{"t":{"s":["A"],"p":{"id":["X"]},"r":{"c":{"i":[{"exists":false}]}}}}"#,
+            #"{"t":[{"s":"A","p":{"id":"X"},"r":[{"x":1}]},{"s":"B","p":{"id":"Y"},"r":[{"c":{"i":"d"}}]}]}"#, true,
+            "a deeper level of the element that matched (case 229)"),
+        .init(
+            #"{"t":{"s":["A"],"p":{"id":["X"]},"r":{"c":{"i":[{"exists":false}]}}}}"#,
+            #"{"t":[{"s":"A","p":{"id":"X"},"r":[{"c":{"i":"d"}}]},{"s":"B","p":{"id":"X"}}]}"#, false,
+            "present below the element that matched"),
+        .init(#"{"t":{"s":["A"],"r":{"i":[{"exists":false}]}}}"#, #"{"t":[{"s":"A","r":[{"x":1},{"i":"d"}]}]}"#, false,
+              "an inner array no matched field ties to one element: absent from all of them"),
+        .init(#"{"a":{"b":[{"exists":false}]}}"#, #"{"a":[{"b":1},{"c":2}]}"#, false, "absences alone tie to no element"),
+        .init(#"{"a":{"b":[{"exists":false}],"c":[{"exists":false}]}}"#, #"{"a":[{"b":1},{"c":2}]}"#, false),
+        .init(#"{"a":{"b":[{"exists":false}]}}"#, #"{"a":[{"c":1},{"c":2}]}"#, true),
+        .init(#"{"a":{"b":["1"],"c":["x",{"exists":false}]}}"#, #"{"a":[{"b":"1"},{"c":"y"}]}"#, true, "value or absent, in the element"),
+        .init(#"{"a":{"b":["1"],"c":["x",{"exists":false}]}}"#, #"{"a":[{"b":"1","c":"y"},{"c":"x"}]}"#, false),
+        .init(#"{"a":{"b":["1"],"c":["x",{"exists":false}]}}"#, #"{"a":[{"b":"2"},{"b":"1","c":"x"}]}"#, true),
+        .init(#"{"z":["1"],"a":{"c":[{"exists":false}]}}"#, #"{"z":"1","a":[{"c":1},{"d":2}]}"#, false, "a field outside the array ties to no element"),
+        .init(
+            #"{"a":{"b":["1"]},"$or":[{"a":{"c":[{"exists":false}]}},{"d":["3"]}]}"#,
+            #"{"a":[{"b":"1"},{"c":"2"}]}"#, true, "$or alternative judged in the same element"),
+        .init(
+            #"{"a":{"b":["1"]},"$or":[{"a":{"c":[{"exists":false}]}},{"d":["3"]}]}"#,
+            #"{"a":[{"b":"1","c":"2"}]}"#, false),
+        .init(
+            #"{"a":{"b":["1"]},"$or":[{"a":{"c":["2"]}},{"d":["3"]}]}"#,
+            #"{"a":[{"b":"1"},{"c":"2"}]}"#, false, "an $or alternative's fields share the element with the fields outside"),
+        .init(
+            #"{"a":{"b":["1"]},"$or":[{"a":{"c":["2"]}},{"d":["3"]}]}"#,
+            #"{"a":[{"b":"1","c":"2"}]}"#, true),
+        .init(
+            #"{"a":{"b":["1"]},"$or":[{"a":{"c":["2"]}},{"d":["3"]}]}"#,
+            #"{"a":[{"b":"0","c":"2"},{"b":"1"}],"d":"3"}"#, true),
+        .init(
+            #"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, #"{"name":"c"}"#, false,
+            "a field outside and inside $or: both lists hold (event-ruler's override reading differs, case 265)"),
+        .init(#"{"name":["a","b"],"$or":[{"name":[{"anything-but":"a"}]},{"c":["x"]}]}"#, #"{"name":"b"}"#, true),
     ]
 
     static let wildcard: [MatchCase] = [
@@ -237,6 +285,7 @@ struct PatternOperatorTests {
     @Test(arguments: anythingBut) func anythingButForms(_ c: MatchCase) throws { try check(c) }
     @Test(arguments: numeric) func numericRanges(_ c: MatchCase) throws { try check(c) }
     @Test(arguments: exists) func existsChecks(_ c: MatchCase) throws { try check(c) }
+    @Test(arguments: existsInArrays) func arrayElementConsistency(_ c: MatchCase) throws { try check(c) }
     @Test(arguments: wildcard) func wildcards(_ c: MatchCase) throws { try check(c) }
     @Test(arguments: cidr) func cidrBlocks(_ c: MatchCase) throws { try check(c) }
     @Test(arguments: ors) func orGroups(_ c: MatchCase) throws { try check(c) }
