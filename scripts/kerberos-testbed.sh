@@ -7,6 +7,8 @@
 #   scripts/kerberos-testbed.sh start DIR TARGET_URL  realm, KDC, Apache proxying to TARGET_URL; prints the
 #                                                     settings below, then `READY <url>`
 #   scripts/kerberos-testbed.sh stop DIR              stop the Apache and KDC started in DIR (SIGTERM, SIGKILL after 5 s)
+#   scripts/kerberos-testbed.sh rekey DIR             give HTTP/localhost a new key in the KDC only: Apache's keytab is
+#                                                     then out of date and refuses the tickets clients get from now on
 #
 # Everything lives in DIR (created if missing; it must not hold an earlier testbed): its own krb5.conf (KRB5_CONFIG) and
 # kdc.conf (KRB5_KDC_PROFILE), the database, the KDC on a free port, the keytab of HTTP/localhost for
@@ -232,5 +234,11 @@ case $cmd in
 check) m=$(missing); [ -z "$m" ] || { echo "missing: $m"; exit 1; }; echo "ok" ;;
 start) [ $# -eq 3 ] || die "usage: $0 start DIR TARGET_URL"; mkdir -p "$2"; DIR=$(cd "$2" && pwd); start "$3" ;;
 stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; DIR=$(cd "$2" && pwd); stop ;;
-*) die "usage: $0 check | start DIR TARGET_URL | stop DIR" ;;
+rekey)
+  [ $# -eq 2 ] || die "usage: $0 rekey DIR"; DIR=$(cd "$2" && pwd)
+  KRB5_CONFIG=$DIR/krb5.conf KRB5_KDC_PROFILE=$DIR/kdc.conf kadmin.local -r "$REALM" -q "cpw -randkey $SERVICE" >>"$DIR/kdc/kadmin.log" 2>&1 \
+    || { cat "$DIR/kdc/kadmin.log" >&2; die "kadmin.local: cpw -randkey $SERVICE failed"; }
+  echo "rekeyed $SERVICE"
+  ;;
+*) die "usage: $0 check | start DIR TARGET_URL | stop DIR | rekey DIR" ;;
 esac

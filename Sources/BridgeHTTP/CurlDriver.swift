@@ -95,7 +95,7 @@ final class CurlDriver {
                 var status = 0
                 _ = ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
                 let response = HTTPResponse(
-                    status: status, headers: transfer.headers, body: transfer.body, authenticationFailure: transfer.authenticationFailure)
+                    status: status, headers: transfer.headers, body: transfer.body, negotiate: engine.config.negotiate ? transfer.negotiate : nil)
                 finish(transfer, .success(response))
             } else {
                 var sent = 0

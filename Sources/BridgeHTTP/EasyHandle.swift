@@ -146,8 +146,9 @@ final class EasyHandle {
         if let noProxy = config.noProxy { try set(CURLOPT_NOPROXY, noProxy, "NOPROXY") }
 
         // Kerberos/SPNEGO: credentials come from the ticket cache; ":" tells libcurl to use them.
-        // When GSS-API fails (no ticket, unknown service principal) libcurl only says why in its
-        // verbose text and carries on without credentials; the debug callback keeps that line.
+        // When GSS-API fails (no ticket, unknown service principal, a refused ticket) libcurl only
+        // says so in its verbose stream and carries on without credentials; the debug callback
+        // notes whether a token went out and the GSS-API error (Transfer.noteDebug).
         if config.negotiate {
             try set(CURLOPT_HTTPAUTH, ccurl_auth_negotiate(), "HTTPAUTH")
             try set(CURLOPT_USERPWD, ":", "USERPWD")

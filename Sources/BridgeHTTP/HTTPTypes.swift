@@ -40,17 +40,14 @@ public struct HTTPResponse: Sendable {
     /// Header names lower-cased, in the order received (the last response's headers after redirects/auth).
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
-    /// Why libcurl could not authenticate, when it says so: for Kerberos/SPNEGO the GSS-API error
-    /// (`gss_init_sec_context() failed: No Kerberos credentials available …`, `… Server
-    /// HTTP/host@REALM not found in Kerberos database`). libcurl then sends the request without
-    /// credentials and the server's answer (usually 401) is this response. Nil otherwise.
-    public var authenticationFailure: String?
+    /// The Kerberos/SPNEGO exchange behind this response, for a client with `negotiate` on; nil otherwise.
+    public var negotiate: NegotiateExchange?
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], authenticationFailure: String? = nil) {
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], negotiate: NegotiateExchange? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
-        self.authenticationFailure = authenticationFailure
+        self.negotiate = negotiate
     }
 
     /// First header value with this (case-insensitive) name.
@@ -61,4 +58,23 @@ public struct HTTPResponse: Sendable {
 
     /// The body decoded as UTF-8 (lossy).
     public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// What happened in a Kerberos/SPNEGO (`Authorization: Negotiate`) exchange, as libcurl reports it.
+///
+/// libcurl does not fail a request whose Negotiate step fails: it sends it (again) without
+/// credentials and returns the server's answer, usually 401. This says which step went wrong.
+public struct NegotiateExchange: Sendable, Equatable {
+    /// libcurl sent a Negotiate token, so it had a service ticket for the server.
+    public var tokenSent: Bool
+    /// The last GSS-API error libcurl met (`gss_init_sec_context() failed: …`): before a token was
+    /// sent, why there was no ticket ("No credentials were supplied…", "Server HTTP/host@REALM not
+    /// found in Kerberos database"); after one, why the server's answer could not be taken ("Key
+    /// version is not available"). Nil when there was none.
+    public var gssError: String?
+
+    public init(tokenSent: Bool = false, gssError: String? = nil) {
+        self.tokenSent = tokenSent
+        self.gssError = gssError
+    }
 }

@@ -23,8 +23,8 @@ final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     let maxResponseBytes: Int
     var exceededCap = false
-    /// libcurl's GSS-API error for this transfer (Kerberos/SPNEGO targets only), from its debug text.
-    var authenticationFailure: String?
+    /// The Negotiate exchange as libcurl's debug stream tells it (Kerberos/SPNEGO clients only).
+    var negotiate = NegotiateExchange()
     private var resumed = false
 
     init(id: UInt64, request: HTTPRequest, host: String, maxResponseBytes: Int, continuation: CheckedContinuation<HTTPResponse, any Error>) {
@@ -113,17 +113,24 @@ final class Transfer: @unchecked Sendable {
         headers.append((name: name, value: value))
     }
 
-    /// Keeps libcurl's informational line about a failed GSS-API call (`gss_init_sec_context()
-    /// failed: …`), the only place libcurl says why it could not authenticate with Negotiate.
-    /// Every other debug text, and the headers and data libcurl also passes, are ignored: they
-    /// hold the request's credentials.
-    func noteDebugText(_ text: UnsafeRawBufferPointer) {
+    /// Reads libcurl's debug stream for the Negotiate exchange, the only place libcurl says how it
+    /// went: whether the request headers carried `Authorization: Negotiate`, and its GSS-API error
+    /// lines (`gss_init_sec_context() failed: …`). Nothing else is kept; the headers hold the
+    /// request's credentials and are only searched.
+    func noteDebug(_ type: curl_infotype, _ bytes: UnsafeRawBufferPointer) {
+        if type == CURLINFO_HEADER_OUT {
+            if !negotiate.tokenSent, bytes.firstRange(of: Self.negotiateHeader) != nil { negotiate.tokenSent = true }
+            return
+        }
         let prefix = "gss_".utf8
-        guard text.count > prefix.count, text.starts(with: prefix) else { return }
-        var end = min(text.count, 512)
-        while end > 0, text[end - 1] == UInt8(ascii: "\n") || text[end - 1] == UInt8(ascii: " ") { end -= 1 }
-        authenticationFailure = String(decoding: UnsafeRawBufferPointer(rebasing: text[0..<end]), as: UTF8.self)
+        guard type == CURLINFO_TEXT, bytes.count > prefix.count, bytes.starts(with: prefix) else { return }
+        var end = min(bytes.count, 512)
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        negotiate.gssError = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
     }
+
+    /// How libcurl writes a Negotiate token into the request headers.
+    private static let negotiateHeader = Array("\r\nAuthorization: Negotiate ".utf8)
 }
 
 // MARK: - libcurl callbacks (file scope, exact C signatures, context via Unmanaged)
@@ -137,13 +144,14 @@ func curlWriteCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
     return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 
-/// CURLOPT_DEBUGFUNCTION (set for Kerberos/SPNEGO only): looks at libcurl's informational text.
+/// CURLOPT_DEBUGFUNCTION (set for Kerberos/SPNEGO only): looks at libcurl's informational text and
+/// the request headers it sent.
 func curlDebugCallback(
     _ handle: UnsafeMutableRawPointer?, _ type: curl_infotype, _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ context: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard type == CURLINFO_TEXT, let context, let data, size > 0 else { return 0 }
+    guard type == CURLINFO_TEXT || type == CURLINFO_HEADER_OUT, let context, let data, size > 0 else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-    transfer.noteDebugText(UnsafeRawBufferPointer(start: data, count: size))
+    transfer.noteDebug(type, UnsafeRawBufferPointer(start: data, count: size))
     return 0
 }
 

@@ -25,7 +25,12 @@ struct KerberosTargetTests {
         let bed: KerberosTestbed
         let serve: ServeProcess
 
-        static func start(environment: (KerberosTestbed) -> [String: String]) async throws -> Setup {
+        /// - Parameters:
+        ///   - environment: the Kerberos variables for `dagbridge serve`.
+        ///   - before: runs on the testbed before `dagbridge serve` starts.
+        static func start(
+            environment: (KerberosTestbed) -> [String: String], before: (KerberosTestbed) async throws -> Void = { _ in }
+        ) async throws -> Setup {
             let dir = try TempDir()
             var target: RecordingTarget?
             var bed: KerberosTestbed?
@@ -58,6 +63,7 @@ struct KerberosTargetTests {
                       verify: { type: none }
                       event_id: header:X-Request-Id
                 """.write(toFile: dir.path + "/dagbridge.yaml", atomically: true, encoding: .utf8)
+                try await before(bed!)
                 let serve = try await ServeProcess.start(dir: dir.path, port: port, env: environment(bed!))
                 return Setup(dir: dir, target: target!, bed: bed!, serve: serve)
             } catch {
@@ -73,6 +79,18 @@ struct KerberosTargetTests {
             try curlPost(
                 serve.base + "/hooks/orders", body: #"{"id": "\#(id)", "status": "paid"}"#,
                 headers: ["Content-Type": "application/json", "X-Request-Id": id])
+        }
+
+        /// Waits for the one dead-lettered job (`dagbridge dlq list --config … --json`) and returns it.
+        func deadJob() async throws -> JSONValue {
+            let config = dir.path + "/dagbridge.yaml"
+            var items: [JSONValue] = []
+            _ = try await waitFor(20) {
+                items = try await CLI.run(["dlq", "list", "--config", config, "--json"]).json?.arrayValue ?? []
+                return !items.isEmpty
+            }
+            #expect(items.count == 1, "\(items) \(serve.log)")
+            return try #require(items.first)
         }
 
         func stop() {
@@ -110,13 +128,7 @@ struct KerberosTargetTests {
         defer { setup.stop() }
         let (status, answer) = try setup.order("o-2")
         #expect(status == 202, "\(answer)")
-        let config = setup.dir.path + "/dagbridge.yaml"
-        var items: [JSONValue] = []
-        #expect(try await waitFor(20) {
-            items = try await CLI.run(["dlq", "list", "--config", config, "--json"]).json?.arrayValue ?? []
-            return items.count == 1
-        }, "\(setup.serve.log)")
-        let job = try #require(items.first)
+        let job = try await setup.deadJob()
         #expect(job["dag_run_id"] == "paid__o-2")
         #expect(job["attempts"] == 1, "a missing ticket is not retried")
         #expect(job["last_status"] == 401)
@@ -127,5 +139,22 @@ struct KerberosTargetTests {
         }
         #expect(setup.target.created().isEmpty)
         #expect(setup.target.recordedHeaders().isEmpty, "Apache let an unauthenticated call through")
+    }
+
+    @Test("a ticket the server refuses (its keytab is out of date): dead at once, and the reason points at the server's keytab, not at dagbridge's ticket")
+    func refusedTicketDeadLetters() async throws {
+        let setup = try await Setup.start(environment: { $0.ticketCacheEnvironment }, before: { try await $0.rekeyService() })
+        defer { setup.stop() }
+        let (status, answer) = try setup.order("o-3")
+        #expect(status == 202, "\(answer)")
+        let job = try await setup.deadJob()
+        #expect(job["dag_run_id"] == "paid__o-3")
+        #expect(job["attempts"] == 1)
+        #expect(job["last_status"] == 401)
+        let reason = job["reason"]?.stringValue ?? ""
+        #expect(reason.contains("Kerberos authentication to target 'kerberized' failed (401): the server did not accept dagbridge's ticket for HTTP/localhost (gss_init_sec_context() failed: "), "\(reason)")
+        #expect(reason.contains("kvno HTTP/localhost") && !reason.contains("got no ticket"), "\(reason)")
+        #expect(setup.target.created().isEmpty)
+        #expect(setup.target.recordedHeaders().isEmpty, "Apache let a call with a refused ticket through")
     }
 }

@@ -75,6 +75,13 @@ final class KerberosTestbed: Sendable {
         ["KRB5_CONFIG": krb5Config, "KRB5CCNAME": "FILE:\(dir)/no-ticket.ccache", "KRB5_CLIENT_KTNAME": "FILE:\(dir)/no-client.keytab"]
     }
 
+    /// Gives `HTTP/localhost` a new key in the KDC only, so Apache's keytab no longer opens the
+    /// tickets clients get from now on (a server keytab out of date).
+    func rekeyService() async throws {
+        let (rc, out) = try await offPool { try KafkaBroker.run([Self.script, "rekey", self.dir]) }
+        guard rc == 0 else { throw BridgeError(.unavailable, "kerberos-testbed.sh rekey failed (\(rc)): \(out)") }
+    }
+
     /// Stops Apache and the KDC (for `defer`, so it blocks: a second at most).
     func stop() { _ = try? KafkaBroker.run([Self.script, "stop", dir]) }
 }
