@@ -127,7 +127,7 @@ var package = Package(
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(name: "BridgeRulesTests", dependencies: ["BridgeRules", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
-        .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig", "BridgeDispatch"]),
+        .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig", "BridgeDispatch", "BridgeStore"]),
         .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeKafkaTests", dependencies: [
             "BridgeKafka", "BridgeKafkaTesting", "BridgeCore", "BridgeConfig",

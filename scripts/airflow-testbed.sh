@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Real Apache Airflow on 127.0.0.1 for dagbridge's integration tests (SQLite, user admin/admin, fresh DB each start).
 #
-#   scripts/airflow-testbed.sh start VERSION PORT   e.g. start 3.3.2 21080  |  start 2.11.2 21081
+#   scripts/airflow-testbed.sh start VERSION PORT   e.g. start 3.3.2 21080  |  start 2.11.2 21081  |  start 1.10.15 21082
 #   scripts/airflow-testbed.sh stop PORT
 #   scripts/airflow-testbed.sh install VERSION      only build the cached venv
+#   scripts/airflow-testbed.sh python VERSION       the interpreter VERSION uses; exit 3 with the reason if there is none
 #
 # Installs what it needs itself: `python3 -m venv` + `pip install apache-airflow==VERSION` into a cached venv
 # under ${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}/airflow (20-30 s the first time, then reused), migrates a
@@ -15,9 +16,33 @@
 #      PYTHON (default python3), EXPERIMENTAL_API=True (2.x: enables /api/experimental, which then needs no
 #      credentials), JWT_EXPIRATION (3.x: token lifetime in seconds, default 86400).
 # SQLite caveat: send API writes serially (concurrent POSTs to 3.x fail with "database is locked" -> 500).
+#
+# Airflow 1.10 (1.x): needs Python 3.8, which comes with the machine (pyenv's, or only $PYTHON38 if set), never from a
+# registry; without one `install`/`start`/`python` exit 3 saying so. pip installs it with the pins below
+# (~2 min). No users and no API auth (auth backend `default`): only /api/experimental; no scheduler (runs are
+# created and stay running; nothing executes them).
 set -euo pipefail
 BASE=${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}/airflow
 PY=${PYTHON:-python3}
+
+# Libraries released after Airflow 1.10.15 that break it (its own requirements leave them open).
+AIRFLOW1_PINS=("SQLAlchemy<1.4" "Flask-SQLAlchemy<2.5" "WTForms<3" "markupsafe<2.1" "itsdangerous<2.1" "Jinja2<3.1" "werkzeug<1.0")
+
+python_for() {  # the interpreter for Airflow $1; for 1.x a Python 3.8, else exit status 3 and the reason on stderr
+  case $1 in
+    1.*)
+      local c where="\$(pyenv root)/versions/3.8*/bin/python3.8, ~/.pyenv/versions/3.8*, python3.8 on PATH"
+      local found=("$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.8*/bin/python3.8 \
+                   "$HOME"/.pyenv/versions/3.8*/bin/python3.8 "$(command -v python3.8 || true)")
+      if [ -n "${PYTHON38:-}" ]; then found=("$PYTHON38"); where="\$PYTHON38=$PYTHON38"; fi   # set: that one only
+      for c in "${found[@]}"; do
+        if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
+      done
+      echo "no Python 3.8 for Airflow $1 (looked at $where); the interpreter comes with the machine, not from a registry" >&2
+      return 3 ;;
+    *) echo "$PY" ;;
+  esac
+}
 
 descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 
@@ -33,13 +58,15 @@ stop() {  # TERM the process groups we started, KILL leftovers after 15 s (worke
   rm -f "$run"/*.pid
 }
 
-install() {  # cached venv; plain PyPI resolve (no constraints file)
-  local v=$1 venv=$BASE/venv-$1 lock=$BASE/venv-$1.lock
+install() {  # cached venv; plain PyPI resolve (no constraints file; 1.x: AIRFLOW1_PINS)
+  local v=$1 venv=$BASE/venv-$1 lock=$BASE/venv-$1.lock py pins=()
+  py=$(python_for "$v") || exit 3
+  [ "${v%%.*}" = 1 ] && pins=("${AIRFLOW1_PINS[@]}")
   mkdir -p "$BASE"
   exec 9>"$lock"; flock 9   # two test processes may install at once
   if [ ! -f "$venv/.ok" ]; then
-    rm -rf "$venv"; "$PY" -m venv "$venv"
-    "$venv/bin/pip" install -q "apache-airflow==$v" >&2 || { rm -rf "$venv"; echo "pip install apache-airflow==$v failed" >&2; exit 1; }
+    rm -rf "$venv"; "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q "apache-airflow==$v" "${pins[@]}" >&2 || { rm -rf "$venv"; echo "pip install apache-airflow==$v failed" >&2; exit 1; }
     touch "$venv/.ok"
   fi
   exec 9>&-
@@ -58,6 +85,18 @@ start() {
   else
   rm -rf "$RUN"; mkdir -p "$H/dags"
   if [ -n "${EXTRA_DAGS_DIR:-}" ]; then cp "$EXTRA_DAGS_DIR"/*.py "$H/dags/"; fi   # e.g. examples/dags for `make run`
+  if [ "$MAJOR" -le 1 ]; then   # 1.10: schedule_interval, python_operator, provide_context
+    cat >"$H/dags/demo_dag.py" <<'PYEOF'
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.python_operator import PythonOperator
+for dag_id, paused in (("demo_dag", False), ("paused_dag", True)):
+    dag = DAG(dag_id=dag_id, schedule_interval=None, start_date=datetime(2024, 1, 1), catchup=False,
+              is_paused_upon_creation=paused)
+    PythonOperator(task_id="echo", python_callable=lambda **c: print("conf=", c["dag_run"].conf), provide_context=True, dag=dag)
+    globals()[dag_id] = dag
+PYEOF
+  else
   cat >"$H/dags/demo_dag.py" <<'PYEOF'
 from datetime import datetime
 try:
@@ -72,6 +111,7 @@ for dag_id, paused in (("demo_dag", False), ("paused_dag", True)):
         PythonOperator(task_id="echo", python_callable=lambda **c: print("conf=", c["dag_run"].conf))
     globals()[dag_id] = dag
 PYEOF
+  fi
   local SECRET; SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
   cat >"$H/env.sh" <<ENVEOF
 export PATH=$VENV/bin:\$PATH AIRFLOW_HOME=$H AIRFLOW__CORE__DAGS_FOLDER=$H/dags AIRFLOW__CORE__LOAD_EXAMPLES=False
@@ -85,6 +125,11 @@ export AIRFLOW__API_AUTH__JWT_SECRET=$SECRET AIRFLOW__DAG_PROCESSOR__REFRESH_INT
 export AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME=${JWT_EXPIRATION:-86400}
 ENVEOF
     echo '{"admin": "admin"}' >"$H/passwords.json"
+  elif [ "$MAJOR" -le 1 ]; then   # auth backend `default`: /api/experimental without credentials (1.10.11+ deny by default)
+    cat >>"$H/env.sh" <<ENVEOF
+export AIRFLOW__API__AUTH_BACKEND=airflow.api.auth.backend.default
+export AIRFLOW__WEBSERVER__WEB_SERVER_HOST=127.0.0.1 AIRFLOW__WEBSERVER__WEB_SERVER_PORT=$PORT AIRFLOW__WEBSERVER__WORKERS=1
+ENVEOF
   else
     cat >>"$H/env.sh" <<ENVEOF
 export AIRFLOW__API__AUTH_BACKENDS=airflow.providers.fab.auth_manager.api.auth.backend.basic_auth
@@ -95,7 +140,9 @@ ENVEOF
   # shellcheck disable=SC1091
   . "$H/env.sh"
   local AF=$VENV/bin/airflow TPL=$BASE/cache/airflow-$V.db
-  if [ -f "$TPL" ]; then cp "$TPL" "$H/airflow.db"; else   # migrated DB (+admin user on 2.x), copied instead of re-migrating
+  if [ "$MAJOR" -le 1 ]; then   # 1.10's initdb (~7 s) also writes the DAGs with their file paths, which the API
+    "$AF" initdb >"$RUN/migrate.log" 2>&1   # reads the DAG from: a DB copied from another run folder would point elsewhere
+  elif [ -f "$TPL" ]; then cp "$TPL" "$H/airflow.db"; else   # migrated DB (+admin user on 2.x), copied instead of re-migrating
     "$AF" db migrate >"$RUN/migrate.log" 2>&1
     [ "$MAJOR" -ge 3 ] || "$AF" users create -u admin -p admin -r Admin -f a -l b -e admin@example.com >>"$RUN/migrate.log" 2>&1
     mkdir -p "$BASE/cache"; cp "$H/airflow.db" "$TPL.$$"; mv "$TPL.$$" "$TPL"
@@ -110,12 +157,16 @@ ENVEOF
           sed 's/.*"access_token":"\([^"]*\)".*/\1/') &&
         curl -sf -o /dev/null -H "Authorization: Bearer $T" "$B/api/v2/dags/demo_dag" &&
         curl -sf -o /dev/null -H "Authorization: Bearer $T" "$B/api/v2/dags/paused_dag"
+    elif [ "$MAJOR" -le 1 ]; then
+      curl -sf -o /dev/null "$B/api/experimental/dags/demo_dag/paused" && curl -sf -o /dev/null "$B/api/experimental/dags/paused_dag/paused"
     else
       curl -sf -o /dev/null -u admin:admin "$B/api/v1/dags/demo_dag" && curl -sf -o /dev/null -u admin:admin "$B/api/v1/dags/paused_dag"
     fi
   }
   if [ "$MAJOR" -ge 3 ]; then
     launch api-server api-server -H 127.0.0.1 -p "$PORT" -w 1; launch dag-processor dag-processor
+  elif [ "$MAJOR" -le 1 ]; then   # the webserver execs gunicorn from the venv's bin (on PATH via env.sh)
+    launch webserver webserver -hn 127.0.0.1 -p "$PORT" -w 1
   else
     launch webserver webserver -H 127.0.0.1 -p "$PORT"; launch scheduler scheduler -s
   fi
@@ -134,5 +185,6 @@ case "${1:-}" in
   stop) stop "${2:?PORT}" ;;
   restart) KEEP=1 start "${2:?VERSION}" "${3:?PORT}" ;;
   install) install "${2:?VERSION}" ;;
-  *) echo "usage: $0 start|restart VERSION PORT | stop PORT | install VERSION" >&2; exit 2 ;;
+  python) python_for "${2:?VERSION}" ;;
+  *) echo "usage: $0 start|restart VERSION PORT | stop PORT | install VERSION | python VERSION" >&2; exit 2 ;;
 esac

@@ -1,10 +1,12 @@
 @testable @_spi(Testing) import BridgeAirflow
 import BridgeCore
+import BridgeDispatch
 import BridgeHTTP
+import BridgeStore
 import Foundation
 import Testing
 
-/// Against real Apache Airflow 3 (v2 API) and 2 (v1 and experimental APIs), through libcurl.
+/// Against real Apache Airflow 3 (v2 API), 2 (v1 and experimental APIs) and 1.10 (experimental API), through libcurl.
 /// Writes are sent one at a time: Airflow on SQLite fails concurrent POSTs.
 @Suite("real Airflow", .serialized, .enabled(if: AirflowTestbed.enabled, AirflowTestbed.skipMessage))
 struct AirflowIntegrationTests {
@@ -154,6 +156,56 @@ struct AirflowIntegrationTests {
         let emissing = await exp.trigger(job("no_such_dag", target: "af2"))
         #expect(emissing.outcome == .permanent)
         #expect(emissing.reason.hasPrefix("DAG 'no_such_dag' not found on target 'af2' (404)"), "\(emissing.reason)")
+        await af.stop()
+    }
+
+    /// Airflow 1.10.15, whose documentation the experimental API comes from, on the machine's Python 3.8. No
+    /// credentials: the testbed runs the `default` API auth backend (1.10 has no users without RBAC).
+    @Test(.timeLimit(.minutes(10)), .enabled(if: AirflowTestbed.airflow1Runs, AirflowTestbed.airflow1SkipReason))
+    func airflow1() async throws {
+        guard AirflowTestbed.airflow1Python.path != nil else {
+            throw TestFailure("\(AirflowTestbed.airflow1Python.reason); CI=true needs it (scripts/airflow-testbed.sh install 1.10.15)")
+        }
+        let af = try await AirflowTestbed.start(version: AirflowTestbed.airflow1Version, port: try AirflowTestbed.freePort())
+        defer { Task { await af.stop() } }
+        let exp = try AirflowClient(config: TargetConfig(name: "af1", url: af.url, api: .experimental, timeout: 30), transport: try makeClient())
+        /// What the dispatcher does with the job after this answer (its first attempt).
+        func transition(_ r: TriggerResult) -> JobTransition {
+            var rng = SystemRandomNumberGenerator()
+            return Backoff.transition(for: r, attemptsBefore: 0, ageFrom: Date(), now: Date(), policy: DispatchPolicy(), using: &rng)
+        }
+        if case .found(let ok) = await exp.probe() { #expect(ok["status"] == "OK") } else { Issue.record("probe of /api/experimental/test failed") }
+        #expect(await exp.getDAG("demo_dag").json?["is_paused"] == false)
+        #expect(await exp.getDAG("paused_dag").json?["is_paused"] == true)
+
+        // Create → 200; the run is in Airflow: in the API's run list, and with its conf in Airflow's own DagRun model.
+        let e = TriggerJob(rule: "it", target: "af1", dagId: "demo_dag", conf: Self.conf, dagRunId: "it1__exp-\(UInt32.random(in: 0...UInt32.max))")
+        let created = await exp.trigger(e)
+        let run = expectDelivered(created, "create")
+        #expect(created.httpStatus == 200)
+        #expect(run?["run_id"] == .string(e.dagRunId))
+        #expect(transition(created) == .delivered)
+        let listed = await exp.getRun(dagId: "demo_dag", runId: e.dagRunId)
+        #expect(listed.json?["run_id"] == .string(e.dagRunId), "\(listed)")
+        #expect(listed.json?["state"] == "running", "\(listed)")
+
+        // The same run id again → 400 {"error": "Run id … already exists …"} → duplicate: the job counts as done.
+        let dup = await exp.trigger(e)
+        #expect(dup.outcome == .duplicate && dup.httpStatus == 400, "\(dup.reason)")
+        #expect(dup.answer.contains("already exists"), "\(dup.answer)")
+        #expect(transition(dup) == .duplicate)
+
+        // Unknown DAG → 404 → dead letter, with a reason that names the DAG and the target.
+        let missing = await exp.trigger(job("no_such_dag", target: "af1"))
+        #expect(missing.outcome == .permanent && missing.httpStatus == 404, "\(missing.reason)")
+        #expect(missing.reason.hasPrefix("DAG 'no_such_dag' not found on target 'af1' (404)"), "\(missing.reason)")
+        #expect(transition(missing) == .dead(reason: "permanent failure (attempt 1): \(missing.reason)"))
+
+        // In the end Airflow holds exactly one run with that id (the duplicate made none), with the conf sent.
+        let runs = try af.dagRuns(dagId: "demo_dag").filter { $0["run_id"] == .string(e.dagRunId) }
+        #expect(runs.count == 1, "\(runs)")
+        #expect(runs.first?["conf"] == Self.conf, "\(runs)")
+        #expect(runs.first?["external_trigger"] == true)
         await af.stop()
     }
 
