@@ -43,7 +43,7 @@ struct EventRulerConformanceTests {
             Issue.record("CI=true needs the conformance check; missing \(missing)")
             return
         }
-        let r = try await Self.run([Conformance.python!, Conformance.script, CLI.binary.path, Conformance.cases])
+        let r = try await CLI.runProgram([Conformance.python!, Conformance.script, CLI.binary.path, Conformance.cases])
         let lines = r.stdout.split(separator: "\n").map(String.init)
         // "410/411 cases agree, 52/52 invalid patterns refused"
         let summary = try #require(lines.last { $0.contains(" cases agree, ") }, "no summary from check.py (exit \(r.status)): \(r.stderr)")
@@ -62,10 +62,13 @@ struct EventRulerConformanceTests {
         // Case 265 differs in one direction: event-ruler matches, dagbridge does not.
         #expect(lines.contains("case 265: expected match"))
     }
+}
 
-    /// Runs a command on a thread of its own (a child process must not hold a cooperative thread).
-    static func run(_ args: [String]) async throws -> CLI.Output {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<CLI.Output, any Error>) in
+extension CLI {
+    /// Runs another program (`args[0]`, a path) on a thread of its own, as ``run(_:stdin:cwd:env:)`` runs
+    /// `dagbridge`: a child process must not hold a cooperative thread.
+    static func runProgram(_ args: [String]) async throws -> Output {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Output, any Error>) in
             Thread {
                 done.resume(with: Result {
                     let p = Process()
@@ -76,11 +79,11 @@ struct EventRulerConformanceTests {
                     p.standardOutput = out
                     p.standardError = err
                     try p.run()
-                    // check.py writes little to stderr (a traceback at most), so reading stdout first cannot block it.
+                    // The programs run here write little to stderr, so reading stdout first cannot block them.
                     let o = out.fileHandleForReading.readDataToEndOfFile()
                     let e = err.fileHandleForReading.readDataToEndOfFile()
                     p.waitUntilExit()
-                    return CLI.Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+                    return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
                 })
             }.start()
         }
