@@ -167,7 +167,7 @@ struct AirflowIntegrationTests {
             throw TestFailure("\(AirflowTestbed.airflow1Python.reason); CI=true needs it (scripts/airflow-testbed.sh install 1.10.15)")
         }
         let af = try await AirflowTestbed.start(version: AirflowTestbed.airflow1Version, port: try AirflowTestbed.freePort())
-        defer { Task { await af.stop() } }
+        defer { Task { await af.discard() } }
         let exp = try AirflowClient(config: TargetConfig(name: "af1", url: af.url, api: .experimental, timeout: 30), transport: try makeClient())
         /// What the dispatcher does with the job after this answer (its first attempt).
         func transition(_ r: TriggerResult) -> JobTransition {
@@ -206,7 +206,7 @@ struct AirflowIntegrationTests {
         #expect(runs.count == 1, "\(runs)")
         #expect(runs.first?["conf"] == Self.conf, "\(runs)")
         #expect(runs.first?["external_trigger"] == true)
-        await af.stop()
+        await af.discard()
     }
 
     static func fetchToken(_ url: String, _ http: HTTPClient) async throws -> String {

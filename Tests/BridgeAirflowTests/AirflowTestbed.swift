@@ -78,6 +78,12 @@ struct AirflowTestbed: Sendable {
         _ = try? await Self.runScript(["stop", String(port)], env: [:], timeout: 60)
     }
 
+    /// Stops the instance and removes its run folder: on a port the kernel picked, nothing reuses it.
+    func discard() async {
+        await stop()
+        try? FileManager.default.removeItem(atPath: (home as NSString).deletingLastPathComponent)
+    }
+
     /// The runs of `dagId` as Airflow's own `DagRun` model holds them (`run_id`, `conf`, `state`, `external_trigger`),
     /// read with the instance's Python and settings: Airflow 1.10's experimental API lists runs without their conf.
     func dagRuns(dagId: String) throws -> [JSONValue] {
