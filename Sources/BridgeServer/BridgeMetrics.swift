@@ -17,6 +17,7 @@ public final class BridgeMetrics: IntakeObserver {
 
     private enum Metric: Hashable {
         case received, rejected, matched, jobsCreated, renderErrors, jobs, dispatchDuration, webhookDuration, queue, dlq, breaker
+        case connectionsCut, connectionsOpen
     }
 
     /// Handles already registered. The registry's `make…` calls build the metric's name, check its
@@ -125,6 +126,20 @@ public final class BridgeMetrics: IntakeObserver {
         gauge(.breaker, [target]) {
             registry.makeGauge(descriptor: d("breaker", "state", "Circuit breaker: 0 closed, 1 half-open, 2 open"), labels: [("target", target)])
         }.set(Double(state))
+    }
+
+    /// The server closed a connection on its own: refused above `max_connections`, or too slow.
+    public func connectionCut(_ cut: ConnectionCut) {
+        counter(.connectionsCut, [cut.rawValue]) {
+            registry.makeCounter(
+                descriptor: d("http_connections_cut", "total", "HTTP connections the server closed: refused over max_connections, or a header, body or idle timeout"),
+                labels: [("reason", cut.rawValue)])
+        }.increment()
+    }
+
+    /// HTTP connections open now.
+    public func connections(open: Int) {
+        gauge(.connectionsOpen, []) { registry.makeGauge(descriptor: d("http_connections", "open", "HTTP connections open")) }.set(Double(open))
     }
 
     /// The Prometheus text exposition of every metric.

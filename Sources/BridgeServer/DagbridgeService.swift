@@ -34,6 +34,8 @@ public struct DagbridgeService: Sendable {
     public let dlq: DLQService
     public let metrics: BridgeMetrics
     public let readiness: Readiness
+    /// The HTTP server's open connections (`server.max_connections`) and the ones it cut.
+    public let connections: ConnectionGate
     /// One consumer per configured Kafka source.
     public let kafkaConsumers: [KafkaConsumer]
     let http: HTTPClient
@@ -54,6 +56,7 @@ public struct DagbridgeService: Sendable {
         let targets = try AirflowTargets(config.targets, client: http)
         let metrics = BridgeMetrics()
         self.metrics = metrics
+        connections = ConnectionGate(limit: config.server.connections.maxConnections, logger: logger) { metrics.connectionCut($0) }
         dispatcher = Dispatcher(
             journal: journal, targets: DispatchTarget.all(clients: targets.clients, policies: config.policies),
             options: Dispatcher.Options(
@@ -77,16 +80,18 @@ public struct DagbridgeService: Sendable {
         let ingress = WebhookIngress(sources: config.webhooks, rules: rules, store: journal, metrics: metrics, logger: logger)
         WebhookRoutes(ingress: ingress).add(to: router)
         HealthRoutes(readiness: readiness, journal: journal, storePath: config.store.path, rules: rules).add(to: router)
-        MetricsRoutes(metrics: metrics, dispatcher: dispatcher).add(to: router)
+        MetricsRoutes(metrics: metrics, dispatcher: dispatcher, connections: connections).add(to: router)
         AdminRoutes(token: config.server.adminToken?.value, rules: rules, reloader: reloader, dispatcher: dispatcher, dlq: dlq).add(to: router)
-        var server = HTTPServerBuilder.http1()
+        // Every connection, plain or TLS, is counted and timed (server.header_timeout etc.).
+        let http1 = HTTPServerBuilder.http1(limits: config.server.connections, gate: connections, logger: logger)
+        var server = http1
         if let cert = config.server.tlsCert, let key = config.server.tlsKey {
             // Checked when the config was read; loaded again here, so a file changed since says so too.
             let tls = ServerTLS(certFile: cert, keyFile: key)
             guard let configuration = tls.configuration else {
                 throw BridgeError(.config, tls.problems.map(\.description).joined(separator: "\n"))
             }
-            server = try .tls(.http1(), tlsConfiguration: configuration)
+            server = try .tls(http1, tlsConfiguration: configuration)
         }
         return Application(
             router: router,
@@ -100,6 +105,9 @@ public struct DagbridgeService: Sendable {
 
     /// Runs until SIGTERM/SIGINT, then shuts down gracefully in the documented order.
     public func run() async throws {
+        if let warning = OpenFileLimit.warning(maxConnections: config.server.connections.maxConnections, limit: OpenFileLimit.current) {
+            logger.warning("\(warning)")
+        }
         let app = try makeApplication()
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -87,6 +87,8 @@ extension ServiceConfig.Server {
     /// - `max_body` (size, default 1MiB): default body limit of webhook sources
     /// - `admin_token` (secret, at least 16 characters; the admin API is disabled when unset)
     /// - `shutdown_timeout` (duration, default 25s): how long graceful shutdown drains
+    /// - `header_timeout` (10s), `body_timeout` (30s), `idle_timeout` (75s), `max_connections` (512):
+    ///   slow clients and open connections, see ``ConnectionLimits/init(_:diagnostics:)``
     public init(_ node: ConfigNode, resolvePath: (String) -> String, resolver: SecretResolver, diagnostics diags: inout Diagnostics) {
         self.init()
         var s = ConfigSection(node)
@@ -119,6 +121,7 @@ extension ServiceConfig.Server {
             if let t = adminToken, t.value.count < 16 { diags.error("admin_token must be at least 16 characters", at: a) }
         }
         if let d = s["shutdown_timeout"], let v = d.duration(&diags) { shutdownTimeout = .seconds(v) }
+        connections = ConnectionLimits(&s, diagnostics: &diags)
         s.reportUnknown(&diags)
     }
 }

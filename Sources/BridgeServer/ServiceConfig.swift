@@ -26,6 +26,8 @@ public struct ServiceConfig: Sendable {
         public var adminToken: Secret?
         /// How long graceful shutdown drains.
         public var shutdownTimeout: Duration = .seconds(25)
+        /// Time limits for slow clients and the cap on open connections.
+        public var connections = ConnectionLimits()
 
         public init() {}
     }
