@@ -36,6 +36,7 @@ p.add_argument("--slow-rate", type=float, default=0.0)
 p.add_argument("--slow-seconds", type=float, default=3.0)
 p.add_argument("--delay", type=float, default=0.0)
 p.add_argument("--record-header", action="append", default=[])
+p.add_argument("--record-body", action="store_true", help="append every trigger POST's body as one line to LOG.bodies")
 args = p.parse_args()
 
 lock = threading.Lock()
@@ -50,6 +51,7 @@ except FileNotFoundError:
     pass
 log = open(args.log, "a", buffering=1)
 header_log = open(args.log + ".headers", "a", buffering=1) if args.record_header else None
+body_log = open(args.log + ".bodies", "ab", buffering=0) if args.record_body else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(422, {"detail": "bad body: %s" % e})
         with lock:
             stats["calls"] += 1
+            if body_log:
+                body_log.write(raw.replace(b"\n", b" ") + b"\n")
             if header_log:
                 seen = {h: self.headers.get(h) for h in args.record_header}
                 header_log.write(json.dumps({"run_id": run_id, "headers": seen}) + "\n")

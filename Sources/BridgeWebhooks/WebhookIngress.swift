@@ -67,6 +67,9 @@ public final class WebhookIngress: Sendable {
             log.warning("rejected delivery: \(error.detail)")
             return Self.error(.unauthorized, error.publicMessage)
         }
+        // Credentials the verifier consumed (and any a source names) go no further than here.
+        var headers = headers
+        CredentialHeaders.scrub(&headers, names: source.secretHeaders)
         if !source.contentTypes.isEmpty {
             let type = WebhookDecoder.mediaType(headers["content-type"]) ?? "(none)"
             if !source.contentTypes.contains(type) {

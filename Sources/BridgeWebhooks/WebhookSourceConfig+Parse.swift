@@ -78,12 +78,26 @@ extension WebhookSourceConfig {
         if let c = section["content_types"], let list = c.stringList(&diags) {
             contentTypes = list.map { $0.lowercased() }
         }
+        var secretHeaders = CredentialHeaders.standard
+        if case .bearer(_, let header)? = verifier?.scheme { secretHeaders.insert(header) }
+        if let h = section["secret_headers"], let list = h.stringList(&diags) {
+            for name in list {
+                if name.isEmpty || !name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) {
+                    diags.error("secret_headers: '\(name)' is not a header name", at: h)
+                }
+                secretHeaders.insert(name.lowercased())
+            }
+        }
+        if case .header(let name) = eventID, secretHeaders.contains(name) {
+            diags.error("event_id reads header '\(name)', which carries credentials; the id would put them in the run id and the journal. Use another header", at: section["event_id"])
+        }
         section.reportUnknown(&diags)
         guard diags.items.count == before || !diags.items[before...].contains(where: { $0.severity == .error }), let verifier else {
             return nil
         }
         return WebhookSourceConfig(
-            name: name, path: path, verifier: verifier, eventID: eventID, maxBody: maxBody, contentTypes: contentTypes)
+            name: name, path: path, verifier: verifier, eventID: eventID, maxBody: maxBody, contentTypes: contentTypes,
+            secretHeaders: secretHeaders)
     }
 
     static func secrets(_ node: ConfigNode, single: String, plural: String, resolver: SecretResolver, diags: inout Diagnostics) -> [Secret] {
@@ -207,5 +221,18 @@ extension WebhookSourceConfig {
         }
         node.checkKeys(common, &diags)
         return scheme.map(WebhookVerifier.init)
+    }
+}
+
+extension WebhookSourceConfig {
+    /// The credential headers of every source in a `sources.webhooks` list, read without resolving
+    /// any secret (for `dagbridge store scrub`, which runs where the secrets may not be set).
+    public static func secretHeaderNames(inList node: ConfigNode?) -> Set<String> {
+        var names = CredentialHeaders.standard
+        for item in node?.sequence ?? [] {
+            if item["verify"]?["type"]?.scalar == "bearer" { names.insert(item["verify"]?["header"]?.scalar?.lowercased() ?? "authorization") }
+            for h in item["secret_headers"]?.sequence ?? [] { if let n = h.scalar { names.insert(n.lowercased()) } }
+        }
+        return names
     }
 }

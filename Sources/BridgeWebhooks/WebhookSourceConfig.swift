@@ -1,5 +1,5 @@
 import BridgeConfig
-import BridgeCore
+public import BridgeCore
 
 /// One webhook source (`sources.webhooks[]` in `dagbridge.yaml`).
 ///
@@ -15,6 +15,9 @@ import BridgeCore
 /// - `event_id` (default `auto`): `auto`, `header:NAME`, `body:PATH`, `cloudevent`, `generated`.
 /// - `max_body` (size, default the server's `max_body`, 1MiB): larger bodies get 413.
 /// - `content_types` (list, default any): accepted media types; others get 415.
+/// - `secret_headers` (list, default none): more headers that carry credentials. They, and always
+///   `Authorization`, `Proxy-Authorization`, `Cookie` and a bearer source's token header, are
+///   replaced by ``CredentialHeaders/marker`` before the event is built.
 public struct WebhookSourceConfig: Sendable {
     public var name: String
     public var path: String
@@ -23,6 +26,8 @@ public struct WebhookSourceConfig: Sendable {
     public var maxBody: Int
     /// Lower-cased media types; empty = any.
     public var contentTypes: [String]
+    /// Lower-cased names of the headers replaced by ``CredentialHeaders/marker`` (see `secret_headers`).
+    public var secretHeaders: Set<String> = CredentialHeaders.standard
 
     public var isStripe: Bool {
         if case .stripe = verifier.scheme { return true }

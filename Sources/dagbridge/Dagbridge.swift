@@ -17,6 +17,7 @@ struct Dagbridge: AsyncParsableCommand {
             TargetsCommand.self,
             DLQCommand.self,
             DispatchCommand.self,
+            StoreCommand.self,
             ConfigCommand.self,
             ServeCommand.self,
             VersionCommand.self,

@@ -322,6 +322,11 @@ final class RecordingStore: JobStore, Sendable {
         ("- name: a\n  verify: { type: standard-webhooks, secret: plain }", "must be 'whsec_<base64>'"),
         ("- name: a\n  verify: { type: none }\n- name: a\n  verify: { type: none }", "duplicate source name 'a'"),
         ("- name: a\n  verify: { type: stripe, secret: x, tolerence: 5m }", "unknown key 'tolerence'; did you mean 'tolerance'?"),
+        ("- name: a\n  verify: { type: none }\n  secret_headers: { X-Key: yes }", "expected a list of strings"),
+        ("- name: a\n  verify: { type: none }\n  secret_headers: ['X Key']", "secret_headers: 'X Key' is not a header name"),
+        ("- name: a\n  verify: { type: none }\n  event_id: 'header:Authorization'", "event_id reads header 'authorization', which carries credentials"),
+        ("- name: a\n  verify: { type: bearer, header: X-Token, token: t }\n  event_id: 'header:x-token'", "which carries credentials"),
+        ("- name: a\n  verify: { type: none }\n  secret_headers: [X-Key]\n  event_id: 'header:X-Key'", "which carries credentials"),
     ])
     func badConfigSaysWhatToFix(yaml: String, message: String) {
         let e = errors(yaml)

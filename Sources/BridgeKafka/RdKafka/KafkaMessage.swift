@@ -66,6 +66,7 @@ struct KafkaMessage: Sendable {
             let text = String(decoding: v, as: UTF8.self)
             if let existing = hdrs[key] { hdrs[key] = existing + ", " + text } else { hdrs[key] = text }
         }
+        CredentialHeaders.scrub(&hdrs, names: CredentialHeaders.standard)
         return hdrs
     }
 

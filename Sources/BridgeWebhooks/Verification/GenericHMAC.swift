@@ -12,7 +12,7 @@ extension WebhookVerifier {
         if let th = spec.timestampHeader { ts = try timestamp(try header(headers, th), now: now, tolerance: spec.tolerance) }
         let content = try signedContent(spec.signedContent, headers: headers, body: body, timestamp: ts ?? "")
         guard let mac = matchingMAC(content, [sig]) else { throw reject("invalid signature", "HMAC mismatch on \(spec.header)") }
-        guard let ts else { return Verified(contentID: Self.contentID(content)) }
+        guard ts != nil else { return Verified(contentID: Self.contentID(content)) }
         try replays.check(mac, now: now, ttl: 2 * spec.tolerance)
         // The id leaves the timestamp out, so a retry signed again later maps to the same event.
         return Verified(contentID: Self.contentID(try signedContent(spec.signedContent, headers: headers, body: body, timestamp: "")))
