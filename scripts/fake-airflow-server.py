@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
 LOCK = threading.Lock()
-STATE = {"requests": [], "token_fetches": 0, "sigv4_checked": 0, "runs": set(), "settings": {
+STATE = {"requests": [], "token_fetches": 0, "sigv4_checked": 0, "runs": {}, "settings": {
     "expect_auth": None, "expires_in": 3600, "iss": None, "audience": None,
     "aws_key": "AKIDTEST", "aws_secret": "testsecret", "web_token": None, "session": None}}
 ARGS = None
@@ -73,9 +73,15 @@ class Handler(BaseHTTPRequestHandler):
                                           "body": raw.decode("utf-8", "replace")})
             s = STATE["settings"]
         p = u.path
+        if "/api/v" in p and not p.startswith("/api/"):
+            p = p[p.index("/api/v"):]  # a deployment prefix (Astronomer: /<release>/airflow/api/v1, /<id>/api/v2)
         if p == "/_control":
             with LOCK:
-                s.update(json.loads(raw or b"{}"))
+                settings = json.loads(raw or b"{}")
+                seed = settings.pop("seed_run", None)  # a run someone else created: {"dag", "run_id", "conf"}
+                if seed:
+                    STATE["runs"][(seed["dag"], seed["run_id"])] = seed.get("conf")
+                s.update(settings)
                 if json.loads(raw or b"{}").get("reset_log"):
                     STATE["requests"].clear(); STATE["token_fetches"] = 0; STATE["sigv4_checked"] = 0
             return self.send(200, {"ok": True})
@@ -113,6 +119,11 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) < 5 or parts[3] != "dags":
             return self.send(200, {"dags": [], "total_entries": 0})
         dag = parts[4]
+        if method == "GET" and len(parts) == 7 and parts[5] == "dagRuns":
+            with LOCK:
+                if (dag, parts[6]) not in STATE["runs"]:
+                    return self.send(404, {"detail": "DAGRun not found", "title": "Not Found", "status": 404})
+                return self.send(200, {"dag_id": dag, "dag_run_id": parts[6], "conf": STATE["runs"][(dag, parts[6])], "state": "queued"})
         if method == "GET":
             if dag.startswith("s404") or dag == "missing":
                 return self.send(404, {"detail": "Dag not found", "title": "Not Found", "status": 404})
@@ -139,7 +150,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(429, {"detail": "slow down"}, headers=[("Retry-After", when)])
         if dag == "slow":
             time.sleep(3)
-        if dag == "reset":
+        if dag == "resetafter":  # the run is created, then the connection drops before the answer
+            req = json.loads(raw or b"{}")
+            with LOCK:
+                if (dag, req.get("dag_run_id")) in STATE["runs"]:
+                    return self.send(409, {"detail": "already exists", "title": "Conflict", "status": 409})
+                STATE["runs"][(dag, req.get("dag_run_id"))] = req.get("conf")
+        if dag in ("reset", "resetafter"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
@@ -149,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if (dag, run_id) in STATE["runs"]:
                 return self.send(409, {"detail": "already exists", "title": "Conflict", "status": 409})
-            STATE["runs"].add((dag, run_id))
+            STATE["runs"][(dag, run_id)] = req.get("conf")
         self.send(200, {"dag_id": dag, "dag_run_id": run_id, "conf": req.get("conf"), "state": "queued"})
 
     # --- Google ---------------------------------------------------------------------------------
@@ -249,11 +266,18 @@ class Handler(BaseHTTPRequestHandler):
                                  headers=[("x-amzn-ErrorType", "RestApiClientException")])
             with LOCK:
                 dup = (dag, body.get("dag_run_id")) in STATE["runs"]
-                STATE["runs"].add((dag, body.get("dag_run_id")))
+                if not dup:
+                    STATE["runs"][(dag, body.get("dag_run_id"))] = body.get("conf")
             if dup:
                 return self.send(400, {"RestApiStatusCode": 409, "RestApiResponse": {"detail": "already exists", "status": 409, "title": "Conflict"}},
                                  headers=[("x-amzn-ErrorType", "RestApiClientException")])
             return self.send(200, {"RestApiStatusCode": 200, "RestApiResponse": {"dag_id": dag, "dag_run_id": body.get("dag_run_id"), "conf": body.get("conf")}})
+        if call.get("Method") == "GET" and len(parts) == 5 and parts[1] == "dags" and parts[3] == "dagRuns":
+            with LOCK:
+                if (parts[2], parts[4]) in STATE["runs"]:
+                    return self.send(200, {"RestApiStatusCode": 200, "RestApiResponse": {"dag_run_id": parts[4], "conf": STATE["runs"][(parts[2], parts[4])]}})
+            return self.send(400, {"RestApiStatusCode": 404, "RestApiResponse": {"detail": "DAGRun not found", "status": 404, "title": "Not Found"}},
+                             headers=[("x-amzn-ErrorType", "RestApiClientException")])
         return self.send(200, {"RestApiStatusCode": 200, "RestApiResponse": {"path": path}})
 
 

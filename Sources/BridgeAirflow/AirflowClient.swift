@@ -78,14 +78,54 @@ public final class AirflowClient: TriggerClient {
         let start = Clock.monotonic()
         do {
             let response = try await channel.send(call, timeout: config.timeout)
-            let result = classifier.classify(response, job: job, call: call, duration: Clock.monotonic() - start)
+            var result = classifier.classify(response, job: job, call: call, duration: Clock.monotonic() - start)
             logger.debug(
                 "trigger answered",
                 metadata: ["target": "\(config.name)", "dag": "\(job.dagId)", "run": "\(job.dagRunId)", "status": "\(response.status)"])
+            if result.outcome == .duplicate, config.api == .v1 || config.api == .v2 {
+                result = await lookUpExisting(job, duplicate: result)
+                result.duration = Clock.monotonic() - start
+            }
             return result
         } catch {
             return classifier.classify(error: error, duration: Clock.monotonic() - start)
         }
+    }
+
+    /// A run with the job's id exists already: ours from an earlier attempt whose answer was lost
+    /// (a timeout, a reset after sending), a redelivery, or someone else's run that happens to use
+    /// the id. Reads the run and compares its `conf`: the same conf stays a duplicate (done), a
+    /// different one is a permanent failure that says so. The reason records the look-up either
+    /// way, for the job's attempt history.
+    func lookUpExisting(_ job: TriggerJob, duplicate: TriggerResult) async -> TriggerResult {
+        var result = duplicate
+        let run = "run '\(job.dagRunId)' of DAG '\(job.dagId)'"
+        switch await getRun(dagId: job.dagId, runId: job.dagRunId) {
+        case .found(let existing):
+            guard let conf = existing["conf"] else {
+                result.reason = "\(run) already exists on target '\(config.name)'; looked up, but the answer has no conf to compare: counted as done"
+                return result
+            }
+            if Self.sameConf(conf, job.conf) {
+                result.reason = "\(run) already exists on target '\(config.name)' with the same conf (looked up): an earlier delivery of this job, counted as done"
+                return result
+            }
+            result.outcome = .permanent
+            result.reason = "\(run) already exists on target '\(config.name)' with a different conf (looked up): "
+                + "another trigger used this run id. Replay with a new run id (dlq replay --new-run-id) to start a run of this event"
+            return result
+        case .notFound(let why), .unsupported(let why):
+            result.reason += "; looking the run up found nothing (\(why)): counted as done"
+        case .failed(let r):
+            result.reason += "; looking the run up failed (\(r.reason)): counted as done"
+        }
+        return result
+    }
+
+    /// Airflow stores an absent or null conf as `{}`.
+    static func sameConf(_ stored: JSONValue, _ sent: JSONValue) -> Bool {
+        let empty = JSONValue.object(JSONObject())
+        return (stored == .null ? empty : stored) == (sent == .null ? empty : sent)
     }
 
     /// Reads a DAG (`GET /dags/{id}`; experimental: `GET /dags/{id}/paused`).

@@ -63,9 +63,16 @@ struct AirflowIntegrationTests {
         #expect(readBack.json?["conf"] == Self.conf, "\(readBack)")
         #expect(readBack.json?["note"] == "from dagbridge tests")
 
-        // Duplicate run id → duplicate (409).
+        // Duplicate run id → duplicate (409), after reading the run back: the same conf.
         let dup = await c.trigger(j)
         #expect(dup.outcome == .duplicate && dup.httpStatus == 409, "\(dup.reason)")
+        #expect(dup.reason.contains("with the same conf (looked up)"), "\(dup.reason)")
+        // The same run id with another conf: someone else's run, dead-lettered with a reason that says so.
+        var other = j
+        other.conf = ["someone": "else"]
+        let clash = await c.trigger(other)
+        #expect(clash.outcome == .permanent && clash.httpStatus == 409, "\(clash.reason)")
+        #expect(clash.reason.contains("with a different conf (looked up)"), "\(clash.reason)")
 
         // Missing DAG → permanent, saying so.
         let missing = await Self.triggerRetrying(c, job("no_such_dag", target: "af3"))
@@ -136,6 +143,7 @@ struct AirflowIntegrationTests {
         #expect(await v1.getRun(dagId: "demo_dag", runId: j.dagRunId).json?["conf"] == Self.conf)
         let dup = await v1.trigger(j)
         #expect(dup.outcome == .duplicate && dup.httpStatus == 409, "\(dup.reason)")
+        #expect(dup.reason.contains("with the same conf (looked up)"), "\(dup.reason)")
         let missing = await v1.trigger(job("no_such_dag", target: "af2"))
         #expect(missing.outcome == .permanent)
         #expect(missing.reason.hasPrefix("DAG 'no_such_dag' not found on target 'af2' (404)"), "\(missing.reason)")

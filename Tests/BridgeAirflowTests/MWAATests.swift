@@ -28,11 +28,12 @@ struct MWAATests {
         let again = await c.trigger(j)
         #expect(again.outcome == .duplicate, "\(again.reason)")
         #expect(again.httpStatus == 409)
+        #expect(again.reason.contains("with the same conf (looked up)"), "\(again.reason)")
         let missing = await c.trigger(job("nope"))
         #expect(missing.outcome == .permanent)
         #expect(missing.reason.hasPrefix("DAG 'nope' not found on target 'mwaa' (404)"), "\(missing.reason)")
         let log = try await server.log(using: http)
-        #expect(log["sigv4_checked"] == 3)
+        #expect(log["sigv4_checked"] == 4)  // create, duplicate, its look-up (GET the run), missing DAG
         let req = try #require(log["requests"]?[0])
         #expect(req["path"] == "/restapi/my-env")
         #expect(try JSONParser.parse(req["body"]!.stringValue!) == ["Path": "/dags/demo_dag/dagRuns", "Method": "POST", "Body": ["dag_run_id": "mwaa-1", "conf": ["n": 1]]])
@@ -127,14 +128,16 @@ struct MWAATests {
         guard case .delivered = r1.outcome else { Issue.record("\(r1.reason)"); return }
         #expect(await c.trigger(j).outcome == .duplicate)
         let reqs = try await server.log(using: http)["requests"]?.arrayValue ?? []
-        #expect(reqs.map { $0["path"]?.stringValue ?? "" } == ["/webtoken/my-env", "/aws_mwaa/login", "/api/v1/dags/ok/dagRuns", "/api/v1/dags/ok/dagRuns"])
+        #expect(reqs.map { $0["path"]?.stringValue ?? "" } == [
+            "/webtoken/my-env", "/aws_mwaa/login", "/api/v1/dags/ok/dagRuns", "/api/v1/dags/ok/dagRuns", "/api/v1/dags/ok/dagRuns/web-1",
+        ])  // the duplicate's run is looked up with the same session
         #expect(reqs[2]["headers"]?["cookie"]?.stringValue?.hasPrefix("session=sess-") == true)
         // A lost session (server forgot it) logs in again once.
         try await server.control(["session": "expired-elsewhere"], using: http)
         let r3 = await c.trigger(job("ok", run: "web-2"))
         guard case .delivered = r3.outcome else { Issue.record("\(r3.reason)"); return }
         let after = try await server.log(using: http)["requests"]?.arrayValue ?? []
-        #expect(after.count == 8)
+        #expect(after.count == 9)
         #expect(after.suffix(4).map { $0["path"]?.stringValue ?? "" } == ["/api/v1/dags/ok/dagRuns", "/webtoken/my-env", "/aws_mwaa/login", "/api/v1/dags/ok/dagRuns"])
     }
 }
