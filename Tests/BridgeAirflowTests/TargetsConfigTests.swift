@@ -160,10 +160,16 @@ struct ExampleConfigTests {
         let secretFile = try dir.write("pw", "secret\n")
         let text = try String(contentsOfFile: repositoryRoot.appendingPathComponent("examples/dagbridge.yaml").path, encoding: .utf8)
             .replacingOccurrences(of: "/run/secrets/airflow2-password", with: secretFile)
-        let env = ["AIRFLOW_PASSWORD": "a", "REST_API_PLUGIN_TOKEN": "b", "ASTRO_API_TOKEN": "c"]
+        let env = ["AIRFLOW_PASSWORD": "a", "REST_API_PLUGIN_TOKEN": "b", "ASTRO_API_TOKEN": "c", "ASTRONOMER_API_KEY": "d"]
         let (targets, diags) = parseTargets(text, env: env, file: "examples/dagbridge.yaml")
         #expect(diags.isEmpty, "\(diags.map(\.description))")
-        #expect(targets.count == 11)
+        #expect(targets.count == 12)
+        // Astro sends "Bearer <token>", Astronomer Software the key alone (PlatformAnswerTests checks both on the wire).
+        guard case .bearer(let astroToken, let astroRaw)? = targets["astro"]?.auth,
+            case .bearer(let softwareKey, let softwareRaw)? = targets["astronomer-software"]?.auth
+        else { Issue.record("astro, astronomer-software: not bearer"); return }
+        #expect(astroToken.value == "c" && !astroRaw)
+        #expect(softwareKey.value == "d" && softwareRaw)
         guard case .basic(_, let pw) = targets["airflow2"]?.auth else { Issue.record("airflow2"); return }
         #expect(pw.value == "secret" && pw.origin == "file:\(secretFile)")
     }
