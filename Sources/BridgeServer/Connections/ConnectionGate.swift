@@ -18,7 +18,9 @@ public enum ConnectionCut: String, Sendable, CaseIterable {
 /// `max_connections` are open, and reports the connections the server cut (refused or timed out).
 ///
 /// Every accepted connection is counted until its channel closes, the refused ones included, so
-/// the count never drifts from the sockets actually open.
+/// the count never drifts from the sockets actually open. Connections are counted on the event loop
+/// that sets them up, so of several arriving at the same moment which one is refused is not fixed;
+/// more than `limit` are never admitted.
 public final class ConnectionGate: Sendable {
     /// The most connections open at once.
     public let limit: Int
@@ -50,7 +52,7 @@ public final class ConnectionGate: Sendable {
         let last = lastWarning.load(ordering: .relaxed)
         if last == 0 || now &- last >= 60_000_000_000, lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
             logger.warning(
-                "server.max_connections reached: refusing new connections until some close (logged at most once a minute; dagbridge_http_connections_cut_total{reason=\"refused\"} counts them)",
+                "server.max_connections reached: refusing new connections until some close (logged at most once a minute; the metric dagbridge_http_connections_cut_total counts them)",
                 metadata: ["max_connections": "\(limit)"])
         }
         return false
