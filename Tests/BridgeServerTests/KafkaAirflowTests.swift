@@ -47,7 +47,7 @@ struct KafkaAirflowTests {
         defer { airflow.stop() }
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let port = KafkaBroker.freePort(24_500..<25_000)
+        let port = freePort(24_500..<25_000)
         let config = try Self.writeConfig(dir: dir.path, port: port, broker: broker.address, airflow: airflow.url)
         let log = dir.path + "/serve.log"
         var serve = try await KafkaServe.start(config: config, port: port, lib: broker.lib, log: log)

@@ -29,7 +29,7 @@ final class KafkaBroker: Sendable {
     /// The folder of the testbed's librdkafka 2.16, installing the testbed on first use; nil when it
     /// cannot be installed.
     static let testbedLib: String? = {
-        guard let (rc, lib) = try? run([script, "libdir"], timeout: 150), rc == 0, !lib.isEmpty else { return nil }
+        guard let (rc, lib) = try? runScript([script, "libdir"], timeout: 150), rc == 0, !lib.isEmpty else { return nil }
         return lib
     }()
 
@@ -50,19 +50,19 @@ final class KafkaBroker: Sendable {
         for _ in 0..<2 {
             let port = freePort(24_000..<24_500)
             do {
-                let (rc2, out) = try await offPool { try run([script, "start", String(port)]) }
+                let (rc2, out) = try await offPool { try runScript([script, "start", String(port)]) }
                 if rc2 == 0, out.hasPrefix("READY") { return KafkaBroker(port: port, lib: lib) }
                 failures.append("port \(port): \(out)")
             } catch {
                 failures.append("port \(port): \(error)")
             }
-            _ = try? await offPool { try run([script, "stop", String(port)]) }
+            _ = try? await offPool { try runScript([script, "stop", String(port)]) }
         }
         throw BridgeError(.unavailable, "tansu did not start: \(failures.joined(separator: "; "))")
     }
 
     /// Stops the broker (for `defer`, so it blocks: about a second).
-    func stop() { _ = try? Self.run([Self.script, "stop", String(port)]) }
+    func stop() { _ = try? runScript([Self.script, "stop", String(port)]) }
 
     func createTopic(_ name: String, partitions: Int) async throws {
         let (rc, out) = try await script(["topic-create", String(port), name, String(partitions)])
@@ -109,42 +109,12 @@ final class KafkaBroker: Sendable {
     }
 
     private func script(_ args: [String]) async throws -> (Int32, String) {
-        try await offPool { try Self.run([Self.script] + args) }
+        try await offPool { try runScript([Self.script] + args) }
     }
 
     private func tool(_ args: [String]) async throws -> (Int32, String) {
         let argv = [Self.python, packageRoot + "/scripts/kafka-tool.py", args[0], "--broker", address] + args.dropFirst()
-        return try await offPool { try Self.run(argv, timeout: 90) }
-    }
-
-    /// Runs a command; returns exit status and stdout (stderr is appended when it fails).
-    ///
-    /// Output goes through files, not pipes: the broker the script leaves running would otherwise
-    /// hold a pipe open and the read never ends. A command that outlives `timeout` is killed and
-    /// reported, so a hang fails the test with a reason instead of using up its time limit.
-    @discardableResult
-    static func run(_ args: [String], timeout: Double = 60) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let outFile = NSTemporaryDirectory() + "kafka-test-\(UUID().uuidString).out"
-        let errFile = outFile + ".err"
-        for f in [outFile, errFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
-        defer { for f in [outFile, errFile] { try? FileManager.default.removeItem(atPath: f) } }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            throw BridgeError(.unavailable, "\(args.joined(separator: " ")) did not finish in \(Int(timeout)) s")
-        }
-        let out = String(decoding: FileManager.default.contents(atPath: outFile) ?? Data(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        if p.terminationStatus == 0 { return (0, out) }
-        let err = String(decoding: FileManager.default.contents(atPath: errFile) ?? Data(), as: UTF8.self)
-        return (p.terminationStatus, out + "\n" + err.trimmingCharacters(in: .whitespacesAndNewlines))
+        return try await offPool { try runScript(argv, timeout: 90) }
     }
 }
 
@@ -229,26 +199,4 @@ final class KafkaServe: @unchecked Sendable {  // immutable after init; the proc
         guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("partitions=") }) else { return [] }
         return Set(field.dropFirst("partitions=".count).split(separator: ",").compactMap { $0.split(separator: "/").last.flatMap { Int($0) } })
     }
-}
-
-extension KafkaBroker {
-/// A random port in `range` that 127.0.0.1 can bind now (other test runs share the machine), not in `excluding`.
-static func freePort(_ range: Range<Int>, excluding: Set<Int> = []) -> Int {
-    for _ in 0..<100 {
-        let port = Int.random(in: range)
-        if excluding.contains(port) { continue }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { break }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        if bound { return port }
-    }
-    return Int.random(in: range)
-}
 }

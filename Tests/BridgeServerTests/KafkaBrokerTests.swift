@@ -87,7 +87,7 @@ struct KafkaBrokerTests {
         let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         // A small high water paces consumption by delivery, so the kill lands while messages are
         // still unread and offsets uncommitted (not only while the journal drains).
-        let port = KafkaBroker.freePort(24_500..<25_000)
+        let port = freePort(24_500..<25_000)
         let config = try Self.writeConfig(
             dir: dir.path, port: port, broker: broker.address, target: target.url, store: ", high_water: 1000, low_water: 500",
             source: ["batch_size: 500"])
@@ -116,8 +116,8 @@ struct KafkaBrokerTests {
         let scene = try await Scene.start(targetOptions: ["--delay", "0.01"])
         defer { scene.stop() }
         let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
-        let portA = KafkaBroker.freePort(24_500..<25_000)
-        let portB = KafkaBroker.freePort(24_500..<25_000, excluding: [portA])
+        let portA = freePort(24_500..<25_000)
+        let portB = freePort(24_500..<25_000, excluding: [portA])
         func config(_ port: Int) throws -> String {
             try Self.writeConfig(
                 dir: dir.path, port: port, broker: broker.address, target: target.url, store: ", high_water: 1000, low_water: 500",
@@ -190,7 +190,7 @@ struct KafkaBrokerTests {
         defer { scene.stop() }
         let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         try await broker.createTopic("orders.dlq", partitions: 1)
-        let port = KafkaBroker.freePort(24_500..<25_000)
+        let port = freePort(24_500..<25_000)
         let config = try Self.writeConfig(dir: dir.path, port: port, broker: broker.address, target: target.url, source: ["dlq_topic: orders.dlq"])
         let serve = try await KafkaServe.start(config: config, port: port, lib: broker.lib, log: dir.path + "/serve.log")
         defer { serve.terminate() }
@@ -235,7 +235,7 @@ struct KafkaBrokerTests {
         defer { scene.stop() }
         let (broker, dir, target) = (scene.broker, scene.dir, scene.target)
         target.toggleDown()
-        let port = KafkaBroker.freePort(24_500..<25_000)
+        let port = freePort(24_500..<25_000)
         // max.poll.interval.ms just above the session timeout: a consumer that stopped polling
         // while paused would leave the group during the outage (librdkafka does so once the
         // interval passes without a poll) and count a revoke and a second assign.

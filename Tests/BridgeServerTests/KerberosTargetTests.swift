@@ -37,7 +37,7 @@ struct KerberosTargetTests {
             do {
                 target = try RecordingTarget(dir: dir.path, options: ["--record-header", "X-Remote-User"])
                 bed = try await KerberosTestbed.start(dir: dir.path + "/krb", target: target!.url)
-                let port = KafkaBroker.freePort(23_100..<24_000)
+                let port = freePort(23_100..<24_000)
                 try FileManager.default.createDirectory(atPath: dir.path + "/rules", withIntermediateDirectories: true)
                 try """
                 rules:

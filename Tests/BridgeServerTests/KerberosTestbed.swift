@@ -11,7 +11,7 @@ final class KerberosTestbed: Sendable {
 
     /// What `kerberos-testbed.sh check` found missing (nil when everything is installed).
     static let missing: String? = {
-        guard let (rc, out) = try? KafkaBroker.run([script, "check"], timeout: 30) else { return "the check did not run" }
+        guard let (rc, out) = try? runScript([script, "check"], timeout: 30) else { return "the check did not run" }
         return rc == 0 ? nil : out.trimmingCharacters(in: .whitespacesAndNewlines)
     }()
 
@@ -46,9 +46,9 @@ final class KerberosTestbed: Sendable {
             throw BridgeError(.unavailable, "\(skipReason) (\(missing)); CI=true needs it")
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let (rc, out) = try await offPool { try KafkaBroker.run([script, "start", dir, target], timeout: 60) }
+        let (rc, out) = try await offPool { try runScript([script, "start", dir, target], timeout: 60) }
         guard rc == 0, out.contains("READY ") else {
-            _ = try? await offPool { try KafkaBroker.run([script, "stop", dir]) }
+            _ = try? await offPool { try runScript([script, "stop", dir]) }
             throw BridgeError(.unavailable, "kerberos-testbed.sh start failed (\(rc)): \(out)")
         }
         var settings: [String: String] = [:]
@@ -78,10 +78,10 @@ final class KerberosTestbed: Sendable {
     /// Gives `HTTP/localhost` a new key in the KDC only, so Apache's keytab no longer opens the
     /// tickets clients get from now on (a server keytab out of date).
     func rekeyService() async throws {
-        let (rc, out) = try await offPool { try KafkaBroker.run([Self.script, "rekey", self.dir]) }
+        let (rc, out) = try await offPool { try runScript([Self.script, "rekey", self.dir]) }
         guard rc == 0 else { throw BridgeError(.unavailable, "kerberos-testbed.sh rekey failed (\(rc)): \(out)") }
     }
 
     /// Stops Apache and the KDC (for `defer`, so it blocks: a second at most).
-    func stop() { _ = try? KafkaBroker.run([Self.script, "stop", dir]) }
+    func stop() { _ = try? runScript([Self.script, "stop", dir]) }
 }

@@ -46,7 +46,7 @@ struct ServerTLSTests {
         let certs = try TestCertificates(in: dir.path + "/tls")
         let target = try RecordingTarget(dir: dir.path)
         defer { target.stop() }
-        let port = KafkaBroker.freePort(23_100..<24_000)
+        let port = freePort(23_100..<24_000)
         try writeConfig(dir.path, port: port, tls: "{ cert_file: tls/server.pem, key_file: tls/server.key }", target: target.url)
         let serve = try await ServeProcess.start(dir: dir.path, port: port, env: [:], caFile: certs.caFile)
         defer { serve.terminate() }
@@ -123,7 +123,7 @@ struct ServerTLSTests {
         try "not a PEM file\n".write(toFile: certs.dir + "/garbage.pem", atomically: true, encoding: .utf8)
         try (String(contentsOfFile: certs.caFile, encoding: .utf8) + String(contentsOfFile: certs.certFile, encoding: .utf8))
             .write(toFile: certs.dir + "/ca-first.pem", atomically: true, encoding: .utf8)
-        let port = KafkaBroker.freePort(23_100..<24_000)
+        let port = freePort(23_100..<24_000)
         try writeConfig(dir.path, port: port, tls: "{ cert_file: \(bad.cert), key_file: \(bad.key) }")
         let config = dir.path + "/dagbridge.yaml"
 

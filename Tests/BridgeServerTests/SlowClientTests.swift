@@ -21,7 +21,7 @@ struct SlowClientTests {
             match: { source: [slow] }
             trigger: { target: stub, dag_id: d }
         """.write(toFile: dir.path + "/rules/r.yaml", atomically: true, encoding: .utf8)
-        let port = KafkaBroker.freePort(25_100..<26_000)
+        let port = freePort(25_100..<26_000)
         try """
         server: { listen: "127.0.0.1:\(port)", admin_token: "\(Self.token)", shutdown_timeout: 2s, \(server) }
         logging: { format: json, level: debug }
@@ -187,13 +187,16 @@ struct SlowClientTests {
         var stillOpen = 0
         var latest = 0.0
         for c in flood {
-            if let t = c.secondsUntilClosed(since: c.openedAt, timeout: max(0.1, 3 + 1.5 - Date().timeIntervalSince(c.openedAt))) {
+            // The server's clock starts at accept, which trails the client's connect by as long as the
+            // accept queue is behind: on a loaded 2-core machine (the whole suite runs in parallel)
+            // that can be seconds, so the bound below is generous; "never" is what must not happen.
+            if let t = c.secondsUntilClosed(since: c.openedAt, timeout: max(0.1, 3 + 6 - Date().timeIntervalSince(c.openedAt))) {
                 latest = max(latest, t)
             } else {
                 stillOpen += 1
             }
         }
-        #expect(stillOpen == 0, "\(stillOpen) of 400 slow connections still open 4.5 s after they connected")
+        #expect(stillOpen == 0, "\(stillOpen) of 400 slow connections still open 9 s after they connected")
         #expect(latest >= 2.95, "closed after \(latest) s, before header_timeout (3 s)")
         #expect(probe.get("/healthz")?.status == 200)
     }

@@ -41,21 +41,3 @@ struct TestCertificates {
         guard r.status == 0 else { throw BridgeError(.unavailable, "openssl \(args.joined(separator: " ")) failed: \(r.err)") }
     }
 }
-
-/// Runs a program to its end (stdout and stderr go through files, so neither pipe can fill up).
-func runCommand(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: args[0])
-    p.arguments = Array(args.dropFirst())
-    if let environment { p.environment = environment }
-    let outFile = NSTemporaryDirectory() + "dagbridge-cmd-\(UUID().uuidString).out", errFile = outFile + ".err"
-    for f in [outFile, errFile] { _ = FileManager.default.createFile(atPath: f, contents: nil) }
-    defer { for f in [outFile, errFile] { try? FileManager.default.removeItem(atPath: f) } }
-    p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outFile))
-    p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    let read = { (f: String) in String(decoding: FileManager.default.contents(atPath: f) ?? Data(), as: UTF8.self) }
-    return (p.terminationStatus, read(outFile), read(errFile))
-}
