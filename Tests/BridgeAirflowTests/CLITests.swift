@@ -55,8 +55,11 @@ struct CLITests {
         let ok = try await dagbridge(["trigger", "--config", path, "--target", "local", "--dag", "ok", "--conf", #"{"a": 1}"#, "--run-id", "cli-1"], env: env)
         #expect(ok.status == 0, "\(ok)")
         #expect(ok.out.contains("outcome: delivered") && ok.out.contains("\"dag_run_id\": \"cli-1\""), "\(ok.out)")
-        let dup = try await dagbridge(["trigger", "--config", path, "--target", "local", "--dag", "ok", "--run-id", "cli-1"], env: env)
-        #expect(dup.status == 0 && dup.out.contains("outcome: duplicate"), "\(dup)")
+        let dup = try await dagbridge(["trigger", "--config", path, "--target", "local", "--dag", "ok", "--conf", #"{"a": 1}"#, "--run-id", "cli-1"], env: env)
+        #expect(dup.status == 0 && dup.out.contains("outcome: duplicate") && dup.out.contains("with the same conf (looked up)"), "\(dup)")
+        // The run id again with another conf: not ours, so not "done".
+        let clash = try await dagbridge(["trigger", "--config", path, "--target", "local", "--dag", "ok", "--run-id", "cli-1"], env: env)
+        #expect(clash.status == 1 && clash.out.contains("with a different conf (looked up)"), "\(clash)")
         let missing = try await dagbridge(["trigger", "--config", path, "--target", "local", "--dag", "s404"], env: env)
         #expect(missing.status == 1 && missing.out.contains("reason:  DAG 's404' not found on target 'local' (404)"), "\(missing)")
         #expect(!missing.out.contains("cli-secret") && !missing.err.contains("cli-secret"))
