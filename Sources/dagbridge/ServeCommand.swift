@@ -25,6 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
+        // Before the service allocates: large blocks get their own mapping and go back when freed.
+        let malloc = AllocatorTuning.apply(environment: ProcessInfo.processInfo.environment)
         let (loaded, diags) = ServiceConfig.load(path: config)
         for d in diags { printError(d.description) }
         guard let loaded else { throw Failure(message: "\(config): the configuration has errors (dagbridge config check --config \(config))") }
@@ -44,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: [
                 "listen": "\(loaded.server.host):\(loaded.server.port)", "targets": "\(loaded.targets.count)",
                 "webhooks": "\(loaded.webhooks.count)", "kafka": "\(loaded.kafka.count)", "rules": "\(service.rules.ruleSet.rules.count)",
-                "store": "\(loaded.store.path)", "executor": "\(ConcurrencyExecutor.current)", "startup_ms": "\(d.components.attoseconds / 1_000_000_000_000_000 + d.components.seconds * 1000)",
+                "store": "\(loaded.store.path)", "executor": "\(ConcurrencyExecutor.current)", "malloc": "\(malloc)", "startup_ms": "\(d.components.attoseconds / 1_000_000_000_000_000 + d.components.seconds * 1000)",
             ])
         try await service.run()
     }
