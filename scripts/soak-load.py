@@ -16,10 +16,11 @@ Traffic (rates are per second, spread evenly; every request is one connection un
   slow      a few sockets at a time that stall in the head, trickle a body, or idle after a keep-alive answer;
             each must be closed by the server near server.header_timeout / body_timeout / idle_timeout.
 
-Every RSS mark is a CSV row (elapsed, VmRSS, RssAnon, RssFile, the anonymous part split into malloc's main heap,
+Every RSS mark is a CSV row (elapsed, VmRSS as the lowest and the highest of five reads 0.2 s apart, RssAnon, RssFile, the anonymous part split into malloc's main heap,
 its other arenas and the rest, requests so far, 5xx so far); the summary holds
 requests by class and status, the 5xx count, the RSS series and the verdict: the largest RSS from --warmup on,
-against the RSS at --warmup, must stay within --flat (10 %). Exit 0 when flat, no 5xx and the process lived; 1
+against the RSS at --warmup, must stay within --flat (10 %). A mark's RSS is the lowest of its five reads: what
+the process keeps between requests, not the bodies in flight at that instant. Exit 0 when flat, no 5xx and the process lived; 1
 otherwise. A "status" that is not a number is what the connection did instead: closed (no answer), reset,
 timeout.
 """
@@ -70,7 +71,8 @@ lock = threading.Lock()
 counts = Counter()  # (class, status) -> n
 detail = Counter()  # (class, case, status) -> n
 server_errors = []  # (class, case, status, first bytes of the answer)
-unexpected = []  # valid deliveries not answered 2xx, slow senders not cut in time
+unexpected = []  # valid deliveries not answered 2xx, slow senders not cut
+slowest = {}  # slow sender kind -> longest time until the server closed it
 replayable = deque(maxlen=200)  # recent valid deliveries (path, headers, body) for the hostile replays
 
 
@@ -414,7 +416,9 @@ def hostile_client(n):
 
 def slow_sender(n):
     """One slow socket at a time, forever: stall in the head, trickle a body, or idle after an answer. The
-    server must close it within its limit plus a grace second."""
+    server must close it at its limit: `cut` within 1.5 s of it, `cut late` later, `not cut` when it is still
+    open 10 s after the limit (only that fails the run: the connection tests check the timing, and a shared
+    2-core machine can delay a timer)."""
     rng = random.Random(args.seed * 1000 + n)
     while not STOP.is_set():
         kind = rng.choice(["head", "body", "idle"])
@@ -425,19 +429,15 @@ def slow_sender(n):
             record("slow", kind, "refused")
             STOP.wait(1)
             continue
+        closed = False
         started = time.monotonic()
         try:
             if kind == "head":
                 s.sendall(b"POST /hooks/none HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-                while time.monotonic() - started < limit + 2:
-                    s.sendall(b"a")
-                    time.sleep(0.25)
+                trickle = b"a"
             elif kind == "body":
                 s.sendall(head("POST", "/hooks/none", [("Content-Type", "application/json")], 100000, keep_alive=True))
-                started = time.monotonic()
-                while time.monotonic() - started < limit + 2:
-                    s.sendall(b" ")
-                    time.sleep(0.25)
+                trickle = b" "
             else:
                 s.sendall(head("GET", "/healthz", [], keep_alive=True))
                 status, _ = read_answer(s)
@@ -445,24 +445,25 @@ def slow_sender(n):
                     record("slow", kind, status)
                     s.close()
                     continue
-                started = time.monotonic()
-            # Wait for the server to close (recv returns b"" or the connection is reset).
-            s.settimeout(limit + 3)
-            while s.recv(65536):
-                pass
-            outcome = "cut"
-        except (BrokenPipeError, ConnectionResetError):
-            outcome = "cut"
-        except socket.timeout:
-            outcome = "not cut"
+                trickle = b""
+            started = time.monotonic()
+            while time.monotonic() - started < limit + 10:
+                readable, _, _ = select.select([s], [], [], 0.25)
+                if readable and not s.recv(65536):
+                    closed = True
+                    break
+                if trickle:
+                    s.send(trickle)
+        except OSError:  # reset, broken pipe: closed by the server
+            closed = True
         finally:
             s.close()
         took = time.monotonic() - started
-        if outcome == "cut" and took > limit + 1.5:
-            outcome = "cut late"
+        outcome = "not cut" if not closed else "cut" if took <= limit + 1.5 else "cut late"
         record("slow", kind, outcome)
-        if outcome != "cut":
-            with lock:
+        with lock:
+            slowest[kind] = max(slowest.get(kind, 0), took if closed else float("inf"))
+            if outcome == "not cut":
                 unexpected.append(("slow", kind, outcome, b"%.1fs" % took))
 
 
@@ -525,21 +526,32 @@ def main():
     threads = [guarded(valid_client)]
     threads += [guarded(hostile_client, i) for i in range(args.hostile_clients)]
     threads += [guarded(slow_sender, i) for i in range(args.slow_sockets)]
-    marks = []  # (elapsed s, VmRSS kB)
+    marks = []  # (elapsed s, VmRSS kB: lowest and highest of the mark's reads)
     crashed = False
     with open(args.csv, "w") as csv:
-        csv.write("elapsed_s,rss_kb,rss_anon_kb,rss_file_kb,malloc_heap_kb,malloc_arenas_kb,other_anon_kb,requests,server_errors\n")
+        csv.write("elapsed_s,rss_kb,rss_peak_kb,rss_anon_kb,rss_file_kb,malloc_heap_kb,malloc_arenas_kb,other_anon_kb,requests,server_errors\n")
 
         def sample(elapsed):
-            m = memory(args.pid)
-            if m is None:
-                return False
+            # Five reads 0.2 s apart: the lowest is what the process holds between requests (the mark's
+            # value), the highest what it held with requests in flight (a 1 MiB body and its parsed tree
+            # add up to ~10 MB for the tens of milliseconds they live).
+            reads = []
+            for i in range(5):
+                m = memory(args.pid)
+                if m is None:
+                    return False
+                reads.append(m)
+                if i < 4:
+                    time.sleep(0.2)
+            m = min(reads, key=lambda r: r["VmRSS"])
+            peak = max(r["VmRSS"] for r in reads)
             with lock:
                 total = sum(counts.values())
                 errors = len(server_errors)
-            csv.write("%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (elapsed, m["VmRSS"], m["RssAnon"], m["RssFile"], m["heap"], m["arenas"], m["other"], total, errors))
+            csv.write("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d\n" % (
+                elapsed, m["VmRSS"], peak, m["RssAnon"], m["RssFile"], m["heap"], m["arenas"], m["other"], total, errors))
             csv.flush()
-            marks.append((elapsed, m["VmRSS"]))
+            marks.append((elapsed, m["VmRSS"], peak))
             return True
 
         start = time.monotonic()
@@ -568,8 +580,8 @@ def main():
         n5xx = len(server_errors)
         errs = list(server_errors)
         bad = list(unexpected)
-    base = next((kb for s, kb in marks if s >= args.warmup - 1), None)
-    after = [kb for s, kb in marks if s >= args.warmup - 1]
+    base = next((kb for s, kb, _ in marks if s >= args.warmup - 1), None)
+    after = [kb for s, kb, _ in marks if s >= args.warmup - 1]
     peak = max(after) if after else None
     flat = base is not None and peak <= base * (1 + args.flat)
     lines = []
@@ -584,13 +596,17 @@ def main():
     lines.append("5xx: %d" % n5xx)
     for e in errs[:10]:
         lines.append("  5xx %s %s %s %r" % e)
-    lines.append("valid deliveries not answered 2xx, slow senders not cut in time: %d" % len(bad))
+    lines.append("slow senders, longest time to the cut: " + "  ".join(
+        "%s %.1fs (limit %gs)" % (k, slowest[k], {"head": args.header_timeout, "body": args.body_timeout, "idle": args.idle_timeout}[k])
+        for k in sorted(slowest)))
+    lines.append("valid deliveries not answered 2xx, slow senders not cut: %d" % len(bad))
     for e in bad[:10]:
         lines.append("  %s %s %s %r" % e)
     lines.append("crash: %s" % ("yes, the process is gone" if crashed else "none"))
     if died:
         lines.append("load threads that failed (see load.err): %s" % ", ".join(died))
-    lines.append("RSS MB at %ds marks: %s" % (args.interval, " ".join("%.1f" % (kb / 1024) for _, kb in marks)))
+    lines.append("RSS MB at %ds marks (lowest of five reads over 0.8 s): %s" % (args.interval, " ".join("%.1f" % (kb / 1024) for _, kb, _ in marks)))
+    lines.append("RSS MB at the same marks, highest read: %s" % " ".join("%.1f" % (kb / 1024) for _, _, kb in marks))
     if base is None:
         verdict = "no verdict: the run ended before the %ds mark" % args.warmup
     else:
