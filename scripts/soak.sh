@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Soak: a release `dagbridge serve` under DURATION of mixed valid and hostile traffic, its RSS sampled every
 # 30 s (issue 14, point 8). Passes when there is no 5xx, no crash, every valid delivery got a 2xx, every slow
-# sender was cut at its limit, and RSS stays flat: the largest sample from WARMUP on is within 10 % of the
-# sample at WARMUP.
+# sender was cut, and RSS stays flat: the largest mark from WARMUP on is within 10 % of the mark at WARMUP.
+# A mark is the lowest of five VmRSS reads 0.2 s apart (what serve keeps between requests; the highest read,
+# with whatever bodies were in flight, is in the CSV too).
 #
 #   scripts/soak.sh                       # DURATION=30m WARMUP=5m VALID_RATE=10 HOSTILE_RATE=20 (per client)
 #   DURATION=6m WARMUP=1m scripts/soak.sh # a short run while developing
