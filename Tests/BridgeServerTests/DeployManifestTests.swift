@@ -109,7 +109,7 @@ import Testing
 enum KubernetesValidate {
     static let script = packageRoot + "/scripts/k8s-validate.sh"
     /// Whether the venv is there or could be built now (blocks for a pip install the first time).
-    static let installed: Bool = { (try? runCommand([script, "install"]))?.status == 0 }()
+    static let installed: Bool = { (try? runCommand([script, "install"], timeout: 300))?.status == 0 }()
     /// Installed, or `CI=true`, where a missing validator must fail the test rather than skip it.
     static var testRuns: Bool { installed || ProcessInfo.processInfo.environment["CI"] == "true" }
     static let skipReason: Comment = "kubernetes-validate (PyPI) cannot be installed here (scripts/k8s-validate.sh install)"
