@@ -29,6 +29,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C shims: only the wrapper module imports them.
@@ -67,8 +68,11 @@ var package = Package(
         .target(name: "BridgeStore", dependencies: [
             "BridgeCore", "BridgeConfig",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // A throwaway PostgreSQL cluster for tests and benchmarks (scripts/pg-testbed.sh): never linked into the product.
+        .target(name: "BridgeStoreTesting", dependencies: ["BridgeCore"]),
         .target(name: "BridgeKafka", dependencies: [
             "BridgeCore", "BridgeConfig", "CRdKafka",
             .product(name: "Logging", package: "swift-log"),
@@ -120,7 +124,7 @@ var package = Package(
         // Benchmarks: separate executables, run with `swift run -c release <name>`.
         .executableTarget(name: "bench-rules", dependencies: ["BridgeCore", "BridgeRules"], path: "Benchmarks/bench-rules"),
         .executableTarget(name: "bench-http", dependencies: ["BridgeHTTP"], path: "Benchmarks/bench-http"),
-        .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeDispatch", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
+        .executableTarget(name: "bench-store", dependencies: ["BridgeCore", "BridgeStore", "BridgeStoreTesting", "BridgeDispatch", "BridgeAirflow", "BridgeHTTP"], path: "Benchmarks/bench-store"),
         .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeKafkaTesting", "BridgeStore", "BridgeIntake", "BridgeServer", "BridgeRules",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Benchmarks/bench-kafka"),
@@ -130,14 +134,14 @@ var package = Package(
         .testTarget(name: "BridgeRulesTests", dependencies: ["BridgeRules", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP"]),
         .testTarget(name: "BridgeAirflowTests", dependencies: ["BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeConfig", "BridgeDispatch", "BridgeStore"]),
-        .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeCore", "BridgeConfig"]),
+        .testTarget(name: "BridgeStoreTests", dependencies: ["BridgeStore", "BridgeStoreTesting", "BridgeCore", "BridgeConfig"]),
         .testTarget(name: "BridgeKafkaTests", dependencies: [
             "BridgeKafka", "BridgeKafkaTesting", "BridgeCore", "BridgeConfig",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "BridgeServerTests", dependencies: [
             "BridgeServer", "BridgeKafka", "BridgeStore", "BridgeAirflow", "BridgeHTTP", "BridgeCore", "BridgeRules", "BridgeConfig",
-            "BridgeIntake", "BridgeWebhooks", "BridgeDispatch", "BridgeKafkaTesting",
+            "BridgeIntake", "BridgeWebhooks", "BridgeDispatch", "BridgeKafkaTesting", "BridgeStoreTesting",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

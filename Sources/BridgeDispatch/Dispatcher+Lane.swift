@@ -8,13 +8,13 @@ extension Dispatcher {
     /// One target's loop: the decisions are ``LaneState``'s (under a lock), the I/O is here.
     final class Lane: Sendable {
         let target: DispatchTarget
-        let journal: Journal
+        let journal: any JournalStore
         let options: Options
         let logger: Logger
         let wake = Wakeup()
         private let state: Mutex<LaneState>
 
-        init(target: DispatchTarget, journal: Journal, options: Options, logger: Logger) {
+        init(target: DispatchTarget, journal: any JournalStore, options: Options, logger: Logger) {
             self.target = target
             self.journal = journal
             self.options = options
@@ -25,6 +25,12 @@ extension Dispatcher {
         }
 
         var isStopping: Bool { state.withLock { $0.stopping } }
+
+        /// The target's limits as the whole fleet must hold them (a shared journal caps claims with them).
+        var fleetLimits: FleetLimits {
+            let p = target.policy
+            return FleetLimits(maxInFlight: p.maxInFlight, rate: p.rateLimit, burst: max(1, p.rateLimit ?? 1))
+        }
 
         func stop() {
             state.withLock { $0.stopping = true }
@@ -49,7 +55,7 @@ extension Dispatcher {
                     case .claim(let limit, let probe):
                         let jobs: [StoredJob]
                         do {
-                            jobs = try await journal.claimDue(target: target.name, limit: limit, now: now)
+                            jobs = try await journal.claimDue(target: target.name, limit: limit, fleet: fleetLimits, now: now)
                         } catch {
                             logger.error("cannot take due jobs from the store", metadata: ["error": "\(error)"])
                             await wake.wait(until: now.addingTimeInterval(options.idlePoll.timeInterval))
@@ -58,7 +64,10 @@ extension Dispatcher {
                         if jobs.isEmpty {
                             let next = (try? await journal.nextDue(target: target.name)) ?? nil
                             let poll = now.addingTimeInterval(options.idlePoll.timeInterval)
-                            await wake.wait(until: next.map { min($0, poll) } ?? poll)
+                            // Due jobs but none claimed: other replicas hold the fleet's share of the
+                            // target's limits (or claimed them first); ask again shortly.
+                            let retry = now.addingTimeInterval(min(options.idlePoll.timeInterval, 0.1))
+                            await wake.wait(until: next.map { $0 <= now ? retry : min($0, poll) } ?? poll)
                             continue
                         }
                         state.withLock { $0.started(jobs.map(\.id), now: now, probe: probe) }

@@ -62,7 +62,7 @@ public final class Dispatcher: Service, Sendable {
         public var lastErrorAt: Date?
     }
 
-    let journal: Journal
+    let journal: any JournalStore
     let lanes: [String: Lane]
     let options: Options
     let logger: Logger
@@ -72,7 +72,7 @@ public final class Dispatcher: Service, Sendable {
     /// - Parameters:
     ///   - journal: the store to take jobs from.
     ///   - targets: every configured target; jobs for other targets go to the dead-letter queue.
-    public init(journal: Journal, targets: [DispatchTarget], options: Options = Options(), logger: Logger = Logger(label: "dagbridge.dispatcher")) {
+    public init(journal: any JournalStore, targets: [DispatchTarget], options: Options = Options(), logger: Logger = Logger(label: "dagbridge.dispatcher")) {
         self.journal = journal
         self.options = options
         self.logger = logger

@@ -27,7 +27,7 @@ import UnixSignals
 /// the rules watcher stops, and the HTTP client and journal close last.
 public struct DagbridgeService: Sendable {
     public let config: ServiceConfig
-    public let journal: Journal
+    public let journal: any JournalStore
     public let dispatcher: Dispatcher
     public let rules: RuleSetHolder
     /// The dead-letter queue as the admin API (and the console) act on it.
@@ -44,14 +44,14 @@ public struct DagbridgeService: Sendable {
 
     /// Builds every component from a validated configuration.
     /// - Throws: when the journal cannot be opened, the rules do not load, or a target's auth cannot work.
-    public init(config: ServiceConfig, logger: Logger) throws {
+    public init(config: ServiceConfig, logger: Logger) async throws {
         self.config = config
         self.logger = logger
         let loaded = RuleSetLoader.load(directory: config.rules.path, options: config.ruleOptions)
         guard let ruleSet = loaded.ruleSet else {
             throw BridgeError(.config, "the rules in \(config.rules.path) have errors:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n"))
         }
-        journal = try Journal(config: config.store, logger: logger)
+        journal = try await JournalOpener.open(config.store, logger: logger)
         http = try HTTPClient(logger: logger)
         let targets = try AirflowTargets(config.targets, client: http)
         let metrics = BridgeMetrics()
@@ -79,7 +79,7 @@ public struct DagbridgeService: Sendable {
         let router = Router()
         let ingress = WebhookIngress(sources: config.webhooks, rules: rules, store: journal, metrics: metrics, logger: logger)
         WebhookRoutes(ingress: ingress).add(to: router)
-        HealthRoutes(readiness: readiness, journal: journal, storePath: config.store.path, rules: rules).add(to: router)
+        HealthRoutes(readiness: readiness, journal: journal, storePath: config.store.backend == .sqlite ? config.store.path : nil, rules: rules).add(to: router)
         MetricsRoutes(metrics: metrics, dispatcher: dispatcher, connections: connections).add(to: router)
         AdminRoutes(token: config.server.adminToken?.value, rules: rules, reloader: reloader, dispatcher: dispatcher, dlq: dlq).add(to: router)
         // Every connection, plain or TLS, is counted and timed (server.header_timeout etc.).

@@ -33,7 +33,7 @@ extension ServiceConfig {
 
         let server = sections["server"].map { Server($0, resolvePath: resolvePath, resolver: resolver, diagnostics: &diags) } ?? Server()
         let logging = sections["logging"].map { Logging($0, diagnostics: &diags) } ?? Logging()
-        var store = StoreConfig.parse(sections["store"], diagnostics: &diags) ?? StoreConfig()
+        var store = StoreConfig.parse(sections["store"], resolver: resolver, diagnostics: &diags) ?? StoreConfig()
         store.path = resolvePath(store.path)
         let rules = Rules(sections["rules"], resolvePath: resolvePath, diagnostics: &diags)
         var config = ServiceConfig(file: file, store: store)

@@ -186,17 +186,8 @@ extension Journal {
         return job.job
     }
 
-    public func replay(
-        ids: [Int64], actor: String, filters: String, options: ReplayOptions = ReplayOptions(), now: Date = Date(),
-        transform: (StoredJob, StoredEvent) throws -> TriggerJob? = Journal.storedRequest
-    ) async throws -> [DLQActionResult] {
-        struct Plan: Sendable {
-            var id: Int64
-            var job: TriggerJob
-            var due: Double
-            var replays: Int
-        }
-        let loaded: [(Int64, StoredJob?, StoredEvent?)] = try await pool.read { db in
+    public func jobsWithEvents(ids: [Int64]) async throws -> [(Int64, StoredJob?, StoredEvent?)] {
+        try await pool.read { db in
             try ids.map { id in
                 let j = try Row.fetchOne(db, sql: "SELECT \(Journal.jobColumns) FROM jobs WHERE id = ?", arguments: [id])
                     .map(Journal.decodeJob)
@@ -204,78 +195,28 @@ extension Journal {
                 return (id, j, e)
             }
         }
-        var results: [DLQActionResult] = []
-        var plans: [Plan] = []
-        let step = options.rate > 0 ? 1 / options.rate : 0
-        let t0 = now.timeIntervalSince1970
-        for (id, stored, event) in loaded {
-            guard let stored else {
-                results.append(DLQActionResult(jobID: id, ok: false, message: "no job \(id) in the store"))
-                continue
-            }
-            guard stored.state.isTerminal else {
-                results.append(
-                    DLQActionResult(
-                        jobID: id, ok: false, oldRunID: stored.job.dagRunId,
-                        message: "job \(id) is \(stored.state.rawValue): only finished jobs (dead, delivered, duplicate) are replayed"))
-                continue
-            }
-            guard let event else {
-                results.append(DLQActionResult(jobID: id, ok: false, message: "the event of job \(id) is missing from the store"))
-                continue
-            }
-            var job: TriggerJob
-            do {
-                guard let j = try transform(stored, event) else {
-                    results.append(
-                        DLQActionResult(
-                            jobID: id, ok: false, oldRunID: stored.job.dagRunId,
-                            message: "the current rules produce no job for this event and target; skipped"))
-                    continue
-                }
-                job = j
-            } catch {
-                results.append(
-                    DLQActionResult(jobID: id, ok: false, oldRunID: stored.job.dagRunId, message: "cannot re-render: \(error)"))
-                continue
-            }
-            let replays = stored.replays + 1
-            if options.newRunID { job.dagRunId = Journal.replayRunID(job.dagRunId, replay: replays) }
-            let due = t0 + Double(plans.count) * step
-            plans.append(Plan(id: id, job: job, due: due, replays: replays))
-            var what = job.dagRunId == stored.job.dagRunId ? "same run id" : "new run id"
-            if job != stored.job, job.dagRunId == stored.job.dagRunId { what += ", re-rendered request" }
-            results.append(
-                DLQActionResult(
-                    jobID: id, ok: true, oldRunID: stored.job.dagRunId, newRunID: job.dagRunId, dueAt: Journal.date(due),
-                    message: (options.dryRun ? "would replay (" : "replayed (") + what + ")"))
-        }
-        if options.dryRun || plans.isEmpty { return results }
-        var opts: [String] = []
-        if options.newRunID { opts.append("new-run-id") }
-        if !options.note.isEmpty { opts.append(options.note) }
-        opts.append("rate=\(JSONWriter.formatDouble(options.rate))/s")
-        let optionText = opts.joined(separator: " ")
-        let plansToWrite = plans
+    }
+
+    public func applyReplay(_ plans: [ReplayPlan], audit: AuditDraft) async throws -> Set<Int64> {
         let applied = try await writer.submit { db -> Set<Int64> in
             try db.execute(
                 sql: "INSERT INTO audit (at, actor, action, filters, options, job_count) VALUES (?, ?, 'replay', ?, ?, ?)",
-                arguments: [t0, actor, filters, optionText, plansToWrite.count])
+                arguments: [audit.at, audit.actor, audit.filters, audit.options, plans.count])
             let auditID = db.lastInsertedRowID
             let upd = try db.cachedStatement(
                 sql: """
                     UPDATE jobs SET state = \(JobState.pending.sql), attempts = 0, next_attempt_at = ?, age_from = ?, updated_at = ?,
                         replays = ?, dag_id = ?, conf = ?, dag_run_id = ?, logical_date = ?, note = ?, retry = ?,
                         last_reason = ?
-                    WHERE id = ? AND state IN (\(JobState.dead.sql), \(JobState.delivered.sql), \(JobState.duplicate.sql))
+                    WHERE id = ? AND replays = ? AND state IN (\(JobState.dead.sql), \(JobState.delivered.sql), \(JobState.duplicate.sql))
                     """)
             let link = try db.cachedStatement(sql: "INSERT INTO audit_jobs (audit_id, job_id, detail) VALUES (?, ?, ?)")
             var applied = Set<Int64>()
-            for p in plansToWrite {
+            for p in plans {
                 let j = PreparedJob(p.job)
                 try upd.execute(arguments: [
-                    p.due, t0, t0, p.replays, j.dagId, j.conf, j.dagRunId, j.logicalDate, j.note, j.retry,
-                    "replayed by \(actor)", p.id,
+                    p.due, audit.at, audit.at, p.replays, j.dagId, j.conf, j.dagRunId, j.logicalDate, j.note, j.retry,
+                    "replayed by \(audit.actor)", p.id, p.replays - 1,
                 ])
                 if db.changesCount > 0 {
                     applied.insert(p.id)
@@ -285,58 +226,21 @@ extension Journal {
             try db.execute(sql: "UPDATE audit SET job_count = ? WHERE id = ?", arguments: [applied.count, auditID])
             return applied
         }
-        for i in results.indices where results[i].ok && !applied.contains(results[i].jobID) {
-            results[i].ok = false
-            results[i].message = "job \(results[i].jobID) changed state meanwhile; not replayed"
-        }
         if !applied.isEmpty {
             adjustActive(applied.count)
             notifyNewJobs()
         }
-        return results
+        return applied
     }
 
-    /// Deletes dead jobs, their attempts, and their events once no job refers to them.
-    /// Only dead jobs are purged; the action is recorded in the audit log.
-    public func purge(ids: [Int64], actor: String, filters: String, dryRun: Bool = false, now: Date = Date()) async throws
-        -> [DLQActionResult]
-    {
-        let t0 = now.timeIntervalSince1970
-        let states: [Int64: (JobState, String)] = try await pool.read { db in
-            var m: [Int64: (JobState, String)] = [:]
-            for id in ids {
-                if let row = try Row.fetchOne(db, sql: "SELECT state, dag_run_id FROM jobs WHERE id = ?", arguments: [id]) {
-                    m[id] = (JobState(rawValue: row[0]) ?? .pending, row[1])
-                }
-            }
-            return m
-        }
-        var results: [DLQActionResult] = []
-        var toDelete: [Int64] = []
-        for id in ids {
-            guard let (state, runID) = states[id] else {
-                results.append(DLQActionResult(jobID: id, ok: false, message: "no job \(id) in the store"))
-                continue
-            }
-            guard state == .dead else {
-                results.append(
-                    DLQActionResult(
-                        jobID: id, ok: false, oldRunID: runID,
-                        message: "job \(id) is \(state.rawValue), not dead: only dead jobs are purged"))
-                continue
-            }
-            toDelete.append(id)
-            results.append(DLQActionResult(jobID: id, ok: true, oldRunID: runID, message: dryRun ? "would purge" : "purged"))
-        }
-        if dryRun || toDelete.isEmpty { return results }
-        let deleteList = toDelete
-        let deleted = try await writer.submit { db -> Set<Int64> in
+    public func applyPurge(_ ids: [Int64], audit: AuditDraft) async throws -> Set<Int64> {
+        try await writer.submit { db -> Set<Int64> in
             try db.execute(
-                sql: "INSERT INTO audit (at, actor, action, filters, options, job_count) VALUES (?, ?, 'purge', ?, '', ?)",
-                arguments: [t0, actor, filters, deleteList.count])
+                sql: "INSERT INTO audit (at, actor, action, filters, options, job_count) VALUES (?, ?, 'purge', ?, ?, ?)",
+                arguments: [audit.at, audit.actor, audit.filters, audit.options, ids.count])
             let auditID = db.lastInsertedRowID
             var deleted = Set<Int64>()
-            for id in deleteList {
+            for id in ids {
                 guard let ref = try Int64.fetchOne(
                     db, sql: "SELECT event_ref FROM jobs WHERE id = ? AND state = \(JobState.dead.sql)", arguments: [id])
                 else { continue }
@@ -352,15 +256,10 @@ extension Journal {
             try db.execute(sql: "UPDATE audit SET job_count = ? WHERE id = ?", arguments: [deleted.count, auditID])
             return deleted
         }
-        for i in results.indices where results[i].ok && !deleted.contains(results[i].jobID) {
-            results[i].ok = false
-            results[i].message = "job \(results[i].jobID) changed state meanwhile; not purged"
-        }
-        return results
     }
 
     /// The whole audit log, newest first (at most `limit` entries).
-    public func auditLog(limit: Int = 100) async throws -> [AuditEntry] {
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, at, actor, action, filters, options, job_count FROM audit ORDER BY id DESC LIMIT ?",

@@ -27,7 +27,7 @@ extension Journal {
     /// target is then sent again with the same run id and ends `duplicate`.
     /// - Returns: how many jobs were reset.
     @discardableResult
-    public func recoverInFlight(now: Date = Date()) async throws -> Int {
+    public func recoverInFlight(now: Date) async throws -> Int {
         let t = now.timeIntervalSince1970
         return try await writer.submit { db in
             try db.execute(
@@ -41,7 +41,8 @@ extension Journal {
     ///
     /// Ties (e.g. jobs held back by an open circuit breaker) go to the job with fewer attempts, so
     /// successive breaker probes rotate over the jobs instead of burning one job's attempts.
-    public func claimDue(target: String, limit: Int, now: Date = Date()) async throws -> [StoredJob] {
+    /// `fleet` is ignored: one process dispatches from a file, and its lanes hold the limits.
+    public func claimDue(target: String, limit: Int, fleet: FleetLimits?, now: Date) async throws -> [StoredJob] {
         guard limit > 0 else { return [] }
         let t = now.timeIntervalSince1970
         return try await writer.submit { db in
@@ -84,7 +85,7 @@ extension Journal {
     }
 
     /// Records one attempt of an in-flight job and moves it on.
-    public func complete(jobID: Int64, attempt: AttemptRecord, transition: JobTransition, now: Date = Date()) async throws {
+    public func complete(jobID: Int64, attempt: AttemptRecord, transition: JobTransition, now: Date) async throws {
         let t = now.timeIntervalSince1970
         try await writer.submit { db in
             try db.cachedStatement(
@@ -124,7 +125,7 @@ extension Journal {
     }
 
     /// Moves in-flight jobs back to pending without counting an attempt (shutdown, breaker open).
-    public func release(jobIDs: [Int64], dueAt: Date = Date()) async throws {
+    public func release(jobIDs: [Int64], dueAt: Date) async throws {
         guard !jobIDs.isEmpty else { return }
         let t = dueAt.timeIntervalSince1970
         let now = Date().timeIntervalSince1970
@@ -152,7 +153,7 @@ extension Journal {
     /// Moves every pending job whose target is not in `known` to the dead-letter queue.
     /// - Returns: how many jobs died.
     @discardableResult
-    public func killJobsOfUnknownTargets(known: [String], now: Date = Date()) async throws -> Int {
+    public func killJobsOfUnknownTargets(known: [String], now: Date) async throws -> Int {
         let t = now.timeIntervalSince1970
         let n = try await writer.submit { db -> Int in
             let targets = try String.fetchAll(db, sql: "SELECT DISTINCT target FROM jobs WHERE state = \(JobState.pending.sql)")
@@ -171,6 +172,10 @@ extension Journal {
         }
         if n > 0 { adjustActive(-n) }
         return n
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
     /// Job counts by state.
@@ -198,7 +203,7 @@ extension Journal {
     /// Works in chunks so a large pass never holds the write lock for long; the service calls
     /// it periodically (e.g. hourly).
     @discardableResult
-    public func prune(now: Date = Date(), chunk: Int = 2000) async throws -> PruneResult {
+    public func prune(now: Date, chunk: Int) async throws -> PruneResult {
         let cutoff = now.timeIntervalSince1970 - config.retention
         var total = PruneResult()
         while true {

@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Read-only views of jobs and events as JSON, shared by `dagbridge dlq show` and the admin API
-/// so both print the same document.
-extension Journal {
+/// so both print the same document, from either backend.
+extension JournalStore {
     /// Everything about one job: summary, the request, its event, attempts and operator actions.
     ///
     /// The shape of `dagbridge dlq show --json` and of `GET /admin/dlq/{id}`. Nil when no such job.
@@ -23,28 +23,6 @@ extension Journal {
         o["attempts"] = .array(attempts.map(\.json))
         o["audit"] = .array(audit.map(\.json))
         return .object(o)
-    }
-
-    /// Stored events with this event id (from any source, or only `source`), oldest first.
-    public func events(eventID: String, source: String? = nil) async throws -> [StoredEvent] {
-        try await pool.read { db in
-            var sql = "SELECT id FROM events WHERE event_id = ?"
-            var args: [any DatabaseValueConvertible] = [eventID]
-            if let source {
-                sql += " AND source = ?"
-                args.append(source)
-            }
-            let ids = try Int64.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(args))
-            return try ids.compactMap { try Journal.fetchEvent($0, db) }
-        }
-    }
-
-    /// The jobs an event produced (render failures included, as dead jobs), in rule order.
-    public func jobs(eventRef: Int64) async throws -> [StoredJob] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Journal.jobColumns) FROM jobs WHERE event_ref = ? ORDER BY seq, id", arguments: [eventRef])
-                .map(Journal.decodeJob)
-        }
     }
 
     /// What happened to an event: its envelope, the rules it matched and the runs they asked for.
@@ -75,6 +53,30 @@ extension Journal {
             out.append(.object(o))
         }
         return out
+    }
+}
+
+extension Journal {
+    /// Stored events with this event id (from any source, or only `source`), oldest first.
+    public func events(eventID: String, source: String?) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            var sql = "SELECT id FROM events WHERE event_id = ?"
+            var args: [any DatabaseValueConvertible] = [eventID]
+            if let source {
+                sql += " AND source = ?"
+                args.append(source)
+            }
+            let ids = try Int64.fetchAll(db, sql: sql + " ORDER BY id", arguments: StatementArguments(args))
+            return try ids.compactMap { try Journal.fetchEvent($0, db) }
+        }
+    }
+
+    /// The jobs an event produced (render failures included, as dead jobs), in rule order.
+    public func jobs(eventRef: Int64) async throws -> [StoredJob] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Journal.jobColumns) FROM jobs WHERE event_ref = ? ORDER BY seq, id", arguments: [eventRef])
+                .map(Journal.decodeJob)
+        }
     }
 }
 

@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// Opening a journal does not touch jobs; the dispatcher calls ``recoverInFlight()``
 /// once at start-up, so the CLI can open the file while the service runs.
-public final class Journal: JobStore {
+public final class Journal: JournalStore {
     /// The settings the journal was opened with.
     public let config: StoreConfig
     let pool: DatabasePool

@@ -23,7 +23,7 @@ protocol DLQBackend: Sendable {
 struct LocalDLQBackend: DLQBackend {
     let service: DLQService
 
-    init(journal: Journal) { service = DLQService(journal: journal) }
+    init(journal: any JournalStore) { service = DLQService(journal: journal) }
 
     func list(_ filter: JobFilter) async throws -> [JSONValue] { try await service.list(filter) }
 

@@ -80,11 +80,30 @@ struct StoreLocation: ParsableArguments {
         return rules.path
     }
 
-    /// Opens the existing store (never creates one).
-    func open() throws -> Journal {
+    /// Opens the existing store (never creates an SQLite file; a database journal is migrated only
+    /// by `serve` and `store migrate`, so an older schema is refused here with what to run).
+    func open() async throws -> any JournalStore {
         let c = try storeConfig()
+        if c.backend == .sqlite {
+            guard FileManager.default.fileExists(atPath: c.path) else {
+                throw Failure(message: "no store at '\(c.path)' (give --store PATH, --config FILE or --server URL)")
+            }
+        }
+        do {
+            return try await JournalOpener.open(c, migrate: false)
+        } catch {
+            throw Failure(message: "\(error)")
+        }
+    }
+
+    /// Opens the existing SQLite file (commands that rewrite the file itself).
+    func openSQLite(for command: String) throws -> Journal {
+        let c = try storeConfig()
+        guard c.backend == .sqlite else {
+            throw Failure(message: "\(command) works on an SQLite store file; the store in \(config ?? "the config") is \(c.location)")
+        }
         guard FileManager.default.fileExists(atPath: c.path) else {
-            throw Failure(message: "no store at '\(c.path)' (give --store PATH, --config FILE or --server URL)")
+            throw Failure(message: "no store at '\(c.path)' (give --store PATH or --config FILE)")
         }
         do {
             return try Journal(config: c)
@@ -94,9 +113,9 @@ struct StoreLocation: ParsableArguments {
     }
 
     /// The file or the admin API.
-    func backend() throws -> any DLQBackend {
+    func backend() async throws -> any DLQBackend {
         if let server, let token = adminToken { return try AdminAPIBackend(server: server, token: token) }
-        return LocalDLQBackend(journal: try open())
+        return LocalDLQBackend(journal: try await open())
     }
 }
 

@@ -215,7 +215,7 @@ struct DLQPurge: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let backend = try location.backend()
+        let backend = try await location.backend()
         var request = try selection.request()
         request.by = by
         if !yes, !dryRun {

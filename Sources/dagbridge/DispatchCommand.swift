@@ -39,9 +39,9 @@ struct DispatchCommand: AsyncParsableCommand {
         guard let store, !diags.hasErrors else { throw Failure(message: "\(config): configuration has errors") }
         var logger = Logger(label: "dagbridge.dispatch")
         logger.logLevel = .notice
-        let journal: Journal
+        let journal: any JournalStore
         do {
-            journal = try Journal(config: store.resolvingPath(relativeTo: config))
+            journal = try await JournalOpener.open(store.resolvingPath(relativeTo: config), logger: logger)
         } catch {
             throw Failure(message: "\(error)")
         }

@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "dagbridge")
         let service: DagbridgeService
         do {
-            service = try DagbridgeService(config: loaded, logger: logger)
+            service = try await DagbridgeService(config: loaded, logger: logger)
         } catch {
             throw Failure(message: "cannot start: \(error)")
         }

@@ -42,7 +42,7 @@ struct StoreScrub: AsyncParsableCommand {
             if root == nil { throw Failure(message: problems.map(\.description).joined(separator: "\n")) }
             names.formUnion(WebhookSourceConfig.secretHeaderNames(inList: root?["sources"]?["webhooks"]))
         }
-        let journal = try location.open()
+        let journal = try location.openSQLite(for: "store scrub")
         let report = try await journal.scrubCredentials(headerNames: names)
         print(
             "scrubbed \(report.events) event(s), \(report.jobs) job(s), \(report.attempts) attempt(s) "

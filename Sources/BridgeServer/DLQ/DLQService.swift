@@ -10,14 +10,14 @@ import Foundation
 /// the admin API with `--server`), so the two answer with the same documents. The journal below
 /// it only reads and writes rows.
 public struct DLQService: Sendable {
-    let journal: Journal
+    let journal: any JournalStore
     /// The rules a re-rendering replay uses when the caller gives none (the service's rules in force).
     let currentRules: @Sendable () -> RuleSet?
 
     /// - Parameters:
     ///   - journal: the store.
     ///   - currentRules: the rule set in force, for replays with `rerender` (nil: re-rendering needs rules from the caller).
-    public init(journal: Journal, currentRules: @escaping @Sendable () -> RuleSet? = { nil }) {
+    public init(journal: any JournalStore, currentRules: @escaping @Sendable () -> RuleSet? = { nil }) {
         self.journal = journal
         self.currentRules = currentRules
     }
