@@ -5,10 +5,11 @@
 #                             openssl (test certificates), python3 venv + botocore/requests
 #                             (SigV4 cross-check, stub servers, Airflow testbeds), an MIT KDC, kinit and
 #                             Apache with mod_auth_gssapi (the Kerberos/SPNEGO testbed, scripts/kerberos-testbed.sh),
-#                             kubernetes-validate in a cached venv (the manifest schema check, scripts/k8s-validate.sh)
+#                             kubernetes-validate in a cached venv (the manifest schema check, scripts/k8s-validate.sh),
+#                             PostgreSQL (the throwaway journal clusters of scripts/pg-testbed.sh; never started as a service)
 set -euo pipefail
 packages=(pkg-config libcurl4-openssl-dev librdkafka-dev openssl python3 python3-venv)
-if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi); fi
+if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi postgresql); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
