@@ -1,0 +1,229 @@
+import BridgeCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A throwaway PostgreSQL cluster on 127.0.0.1 for tests and benchmarks: `scripts/pg-testbed.sh` in a
+/// temporary folder of its own.
+///
+/// The cluster has a superuser `dagbridge` with a random password, a database `dagbridge`, and listens on
+/// 127.0.0.1 only, at a free port in 55400-55999. Host connections need the password (scram-sha-256) and may
+/// use TLS: the server's certificate names `localhost` and `127.0.0.1` and is signed by a throwaway CA
+/// (``caFile``), so `sslmode=verify-full` works. `fsync` and `synchronous_commit` are on: what a benchmark
+/// measures is a durable commit.
+///
+/// ```swift
+/// @Test(.enabled(if: PostgresServer.testsRun, "PostgreSQL is not installed: scripts/setup.sh --test"))
+/// func journalSurvivesRestart() throws {
+///     let server = try PostgresServer.start()  // under CI=true without PostgreSQL: throws the reason
+///     defer { server.stop() }
+///     try server.psql("CREATE TABLE t (x int)")
+/// }
+/// ```
+///
+/// Every method blocks until the script is done (``start()`` takes one to two seconds): from async code,
+/// call them on a thread of their own rather than on the cooperative pool. ``stop()`` (or `deinit`) stops
+/// the server and removes its folder.
+public final class PostgresServer: Sendable {
+    /// `postgres://dagbridge:PASSWORD@127.0.0.1:PORT/dagbridge`.
+    public let url: String
+    /// The host to connect to: `127.0.0.1` (the certificate also names `localhost`).
+    public let host = "127.0.0.1"
+    /// The TCP port on 127.0.0.1.
+    public let port: Int
+    /// The superuser's name, `dagbridge`.
+    public let username = "dagbridge"
+    /// The superuser's password (random, hex).
+    public let password: String
+    /// The database the tests use, `dagbridge`.
+    public let database = "dagbridge"
+    /// The cluster's folder: `data/`, `postgres.log`, the unix socket, the TLS files.
+    public let dir: String
+    /// The throwaway CA that signed the server's certificate (PEM), for `sslrootcert` or a trust root.
+    public let caFile: String
+    /// Whether ``stop()`` has run (it runs once).
+    private let stopped = Mutex(false)
+
+    /// `scripts/pg-testbed.sh` of this package.
+    static let script: String = {
+        // Sources/BridgeStoreTesting/PostgresServer.swift: the package root is two folders above this one.
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path + "/scripts/pg-testbed.sh"
+    }()
+
+    private init(url: String, port: Int, password: String, dir: String) {
+        self.url = url
+        self.port = port
+        self.password = password
+        self.dir = dir
+        self.caFile = dir + "/ca.crt"
+    }
+
+    deinit { stop() }
+
+    /// Why no server can start here (`pg-testbed.sh check`: PostgreSQL or openssl is not installed), or nil
+    /// when one can.
+    ///
+    /// A test skips with this reason, except under `CI=true` (``isRequired``), where it must fail instead:
+    /// ``start()`` then throws it. `scripts/setup.sh --test` installs what is missing.
+    public static var unavailableReason: String? { checked }
+
+    private static let checked: String? = {
+        do {
+            let r = try run([script, "check"], timeout: 30)
+            if r.status == 0 { return nil }
+            let why = (r.out + r.err).trimmingCharacters(in: .whitespacesAndNewlines)
+            return why.isEmpty ? "pg-testbed.sh check failed (\(r.status))" : why
+        } catch {
+            return "pg-testbed.sh check did not run: \(error)"
+        }
+    }()
+
+    /// Whether a missing PostgreSQL must fail a test rather than skip it: `CI=true`.
+    public static var isRequired: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Whether tests that need a server run: it can start here, or ``isRequired`` (so that they fail).
+    ///
+    /// For `.enabled(if: PostgresServer.testsRun, …)`; the skip's reason is ``unavailableReason``.
+    public static var testsRun: Bool { unavailableReason == nil || isRequired }
+
+    /// Starts a new cluster in a new temporary folder.
+    ///
+    /// - Throws: `BridgeError(.unavailable)` with ``unavailableReason`` when PostgreSQL is not installed, or
+    ///   with the script's output when the server does not start; nothing is left running then.
+    public static func start() throws -> PostgresServer {
+        if let reason = unavailableReason {
+            throw BridgeError(.unavailable, "PostgreSQL testbed unavailable: \(reason)")
+        }
+        let dir = NSTemporaryDirectory() + "dagbridge-pg-\(UUID().uuidString)"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let r = try run([script, "start", dir], timeout: 120)
+            let url = r.out.split(separator: "\n").last.map(String.init) ?? ""
+            guard r.status == 0, url.hasPrefix("postgres://"),
+                let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+            else {
+                throw BridgeError(.unavailable, "pg-testbed.sh start failed (\(r.status)): \(r.out)\(r.err)")
+            }
+            let password = try String(contentsOfFile: dir + "/password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return PostgresServer(url: url, port: port, password: password, dir: dir)
+        } catch {
+            // A failed start has stopped what it started (the script's trap); the folder is ours to remove.
+            _ = try? run([script, "stop", dir], timeout: 60)
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`) and removes its folder. Runs once; later calls do nothing.
+    public func stop() {
+        let first = stopped.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        _ = try? Self.run([Self.script, "stop", dir], timeout: 60)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Crashes the server and starts it again at once (`pg_ctl restart -m immediate`): open connections
+    /// break, committed data survives through crash recovery, as after a failover.
+    ///
+    /// - Throws: `BridgeError(.unavailable)` when it does not come back.
+    public func restartImmediate() throws {
+        try script("restart", timeout: 120)
+    }
+
+    /// Crashes the server (`pg_ctl stop -m immediate`) and leaves it down: the port refuses connections
+    /// until ``startAgain()``.
+    ///
+    /// - Throws: `BridgeError(.unavailable)` when the script fails.
+    public func kill() throws {
+        try script("kill", timeout: 60)
+    }
+
+    /// Starts the server again after ``kill()``, on the same port with the same data (nothing when it runs).
+    ///
+    /// - Throws: `BridgeError(.unavailable)` when it does not start (for example, the port was taken meanwhile).
+    public func startAgain() throws {
+        try script("start-again", timeout: 120)
+    }
+
+    /// Runs `sql` with psql as the superuser over the unix socket, in database `dagbridge`, stopping at the
+    /// first error.
+    ///
+    /// - Returns: the rows psql printed, unaligned (`-At`: columns joined by `|`, one row a line), trimmed.
+    /// - Throws: `BridgeError(.unavailable)` with psql's error when a statement fails or the server is down.
+    @discardableResult
+    public func psql(_ sql: String) throws -> String {
+        try script("psql", sql, timeout: 60)
+    }
+
+    @discardableResult
+    private func script(_ command: String, _ extra: String..., timeout: Double) throws -> String {
+        let r = try Self.run([Self.script, command, dir] + extra, timeout: timeout)
+        guard r.status == 0 else {
+            throw BridgeError(.unavailable, "pg-testbed.sh \(command) failed (\(r.status)): \(r.err.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a program to its end; `args[0]` is a path, or a name looked up on `PATH`.
+    ///
+    /// Started with `posix_spawnp` and waited for with `waitpid` on its own pid, not through Foundation's
+    /// `Process`, which learns of an exit from a descriptor a concurrently started server can inherit (see
+    /// Tests/BridgeServerTests/ChildProcess.swift). Output goes to files: the server the script leaves
+    /// running cannot hold them open the way it would a pipe. A program that outlives `timeout` is killed
+    /// and reported. `environment` replaces this process's environment when given.
+    static func run(_ args: [String], environment: [String: String]? = nil, timeout: Double) throws -> (status: Int32, out: String, err: String) {
+        let outFile = NSTemporaryDirectory() + "dagbridge-pg-cmd-\(UUID().uuidString).out", errFile = outFile + ".err"
+        defer { for f in [outFile, errFile] { try? FileManager.default.removeItem(atPath: f) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(args) { argv in
+            withCStrings(env) { envp in posix_spawnp(&pid, args[0], &actions, nil, argv, envp) }
+        }
+        guard rc == 0 else { throw BridgeError(.unavailable, "\(args[0]): cannot start: \(String(cString: strerror(rc)))") }
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { throw BridgeError(.unavailable, "\(args[0]): waitpid: \(String(cString: strerror(errno)))") }
+            if Date() >= deadline {
+                killChild(pid)
+                _ = waitpid(pid, &status, 0)
+                throw BridgeError(.unavailable, "\(args.joined(separator: " ")) did not finish in \(Int(timeout)) s")
+            }
+            usleep(20_000)
+        }
+        // Exited: its code; killed by a signal: 128 + the signal, as a shell reports it.
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        let read = { (f: String) in String(decoding: FileManager.default.contents(atPath: f) ?? Data(), as: UTF8.self) }
+        return (code, read(outFile), read(errFile))
+    }
+}
+
+/// SIGKILL to `pid` (a file-scope function: inside the class, `kill` names ``PostgresServer/kill()``).
+private func killChild(_ pid: pid_t) {
+    kill(pid, SIGKILL)
+}
+
+/// A NULL-terminated C string array of `strings` for the length of `body`.
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return body(pointers)
+}
