@@ -58,6 +58,62 @@ import Testing
         #expect(docker.contains("libcurl4") && docker.contains("librdkafka1"))
     }
 
+    @Test("the PostgreSQL manifest: 3 stateless replicas behind a PDB, the database URL from a Secret, the shipped config with a postgres store")
+    func postgresManifestIsAStatelessFleet() throws {
+        let manifest = try text("kubernetes/dagbridge-postgres.yaml")
+        for needle in [
+            "kind: Deployment", "replicas: 3", "maxUnavailable: 0", "maxSurge: 1", "topologyKey: kubernetes.io/hostname",
+            "kind: PodDisruptionBudget", "apiVersion: policy/v1", "name: DAGBRIDGE_DATABASE_URL", "secretKeyRef:", "name: dagbridge-database",
+            "key: url", "mountPath: /etc/dagbridge/db-ca", "containerPort: 8080", "path: /healthz", "path: /readyz",
+            "prometheus.io/path: /metrics", "prometheus.io/port: \"8080\"", "mountPath: /etc/dagbridge/rules",
+            "args: [\"serve\", \"--config\", \"/etc/dagbridge/dagbridge.yaml\"]",
+        ] {
+            #expect(manifest.contains(needle), "manifest lacks \(needle)")
+        }
+        // Stateless: no journal volume.
+        for needle in ["volumeClaimTemplates", "kind: StatefulSet", "/var/lib/dagbridge"] {
+            #expect(!manifest.contains(needle), "manifest has \(needle)")
+        }
+
+        // The ConfigMap's dagbridge.yaml (indented by four spaces) is the shipped config with another store section.
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "  dagbridge.yaml: |")) + 1
+        let embedded = lines[start...].prefix { $0.isEmpty || $0.hasPrefix("    ") }.map { $0.dropFirst(4) }.joined(separator: "\n")
+        let store = Self.section("store", of: embedded)
+        #expect(store.contains("backend: postgres"), "\(store)")
+        #expect(store.contains(#"url: "${env:DAGBRIDGE_DATABASE_URL}""#), "\(store)")
+        #expect(!store.contains("path:"), "\(store)")
+        let shipped = try text("dagbridge.yaml")
+        #expect(Self.withoutSection("store", of: embedded) == Self.withoutSection("store", of: shipped))
+
+        // The pod's grace period covers the preStop sleep and the dispatcher's drain, with room for the rest.
+        func number(after key: String, in text: String) -> Int? {
+            text.range(of: key).flatMap { Int(text[$0.upperBound...].prefix { $0.isNumber }) }
+        }
+        let grace = try #require(number(after: "terminationGracePeriodSeconds: ", in: manifest))
+        let drain = try #require(number(after: "shutdown_timeout: ", in: embedded))
+        let preStop = try #require(number(after: #"command: ["sleep", ""#, in: manifest))
+        #expect(grace >= preStop + drain + 10, "terminationGracePeriodSeconds \(grace) < \(preStop) + \(drain) + 10")
+    }
+
+    /// A top-level section of a YAML text, its key line included.
+    static func section(_ key: String, of yaml: String) -> String {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(of: "\(key):"[...]) else { return "" }
+        return ([lines[start]] + lines[(start + 1)...].prefix { $0.hasPrefix(" ") }).joined(separator: "\n")
+    }
+
+    /// A YAML text without one top-level section, trailing newlines dropped.
+    static func withoutSection(_ key: String, of yaml: String) -> String {
+        var lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        if let start = lines.firstIndex(of: "\(key):"[...]) {
+            let end = lines[(start + 1)...].firstIndex { !$0.hasPrefix(" ") } ?? lines.endIndex
+            lines.removeSubrange(start..<end)
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.joined(separator: "\n")
+    }
+
     @Test("the image's HEALTHCHECK asks the running service's /healthz, with a client the runtime stage installs")
     func dockerHealthcheckCallsHealthz() throws {
         let docker = try text("Dockerfile")
