@@ -211,7 +211,7 @@ stop|restart|kill|start-again|psql|url)
   start-again) running || pg_start || die "the server did not start again (log: $DIR/postgres.log)" ;;
   psql)
     if (($# >= 3)); then
-      exec "$BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$DIR" -p "$(<"$DIR/port")" -U "$SUPERUSER" -d "$DATABASE" -c "$3"
+      exec "$BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$DIR" -p "$(<"$DIR/port")" -U "$SUPERUSER" -d "${PGTESTBED_DATABASE:-$DATABASE}" -c "$3"
     fi
     exec "$BIN/psql" -X -h "$DIR" -p "$(<"$DIR/port")" -U "$SUPERUSER" -d "$DATABASE"
     ;;

@@ -163,9 +163,17 @@ public final class PostgresServer: Sendable {
         try script("psql", sql, timeout: 60)
     }
 
+    /// ``psql(_:)`` in another database of the cluster.
     @discardableResult
-    private func script(_ command: String, _ extra: String..., timeout: Double) throws -> String {
-        let r = try Self.run([Self.script, command, dir] + extra, timeout: timeout)
+    public func psql(_ sql: String, database: String) throws -> String {
+        var env = ProcessInfo.processInfo.environment
+        env["PGTESTBED_DATABASE"] = database
+        return try script("psql", sql, environment: env, timeout: 60)
+    }
+
+    @discardableResult
+    private func script(_ command: String, _ extra: String..., environment: [String: String]? = nil, timeout: Double) throws -> String {
+        let r = try Self.run([Self.script, command, dir] + extra, environment: environment, timeout: timeout)
         guard r.status == 0 else {
             throw BridgeError(.unavailable, "pg-testbed.sh \(command) failed (\(r.status)): \(r.err.trimmingCharacters(in: .whitespacesAndNewlines))")
         }

@@ -46,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: [
                 "listen": "\(loaded.server.host):\(loaded.server.port)", "targets": "\(loaded.targets.count)",
                 "webhooks": "\(loaded.webhooks.count)", "kafka": "\(loaded.kafka.count)", "rules": "\(service.rules.ruleSet.rules.count)",
-                "store": "\(loaded.store.path)", "executor": "\(ConcurrencyExecutor.current)", "malloc": "\(malloc)", "startup_ms": "\(d.components.attoseconds / 1_000_000_000_000_000 + d.components.seconds * 1000)",
+                "store": "\(loaded.store.location)", "executor": "\(ConcurrencyExecutor.current)", "malloc": "\(malloc)", "startup_ms": "\(d.components.attoseconds / 1_000_000_000_000_000 + d.components.seconds * 1000)",
             ])
         try await service.run()
     }

@@ -95,7 +95,6 @@ public final class PostgresJournal: JournalStore, Sendable {
             ("application_name", settings.applicationName),
             ("synchronous_commit", config.durability == .full ? "on" : "off"),
         ]
-        if settings.sslMode == .verifyFull { c.options.tlsServerName = settings.host }
         client = PostgresClient(configuration: c, backgroundLogger: logger)
         let op = config.connectTimeout
         let isPerItem: @Sendable (any Error) -> Bool = { PostgresJournal.isStatementError($0) }
@@ -126,14 +125,15 @@ public final class PostgresJournal: JournalStore, Sendable {
         for t in tasks { await t.value }
     }
 
-    static func tls(_ s: PostgresSettings) throws -> PostgresClient.Configuration.TLS {
+    /// The TLS settings of `sslmode` (nil: plain TCP) and whether TLS is required.
+    static func tlsConfiguration(_ s: PostgresSettings) throws -> (TLSConfiguration, required: Bool)? {
         var t = TLSConfiguration.makeClientConfiguration()
         switch s.sslMode {
         case .disable:
-            return .disable
+            return nil
         case .prefer, .require:
             t.certificateVerification = .none
-            return s.sslMode == .prefer ? .prefer(t) : .require(t)
+            return (t, s.sslMode == .require)
         case .verifyCA, .verifyFull:
             if let ca = s.sslRootCert {
                 do {
@@ -143,7 +143,38 @@ public final class PostgresJournal: JournalStore, Sendable {
                 }
             }
             t.certificateVerification = s.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
-            return .require(t)
+            return (t, true)
+        }
+    }
+
+    static func tls(_ s: PostgresSettings) throws -> PostgresClient.Configuration.TLS {
+        guard let (t, required) = try tlsConfiguration(s) else { return .disable }
+        return required ? .require(t) : .prefer(t)
+    }
+
+    /// Why a connection cannot be made, from one direct attempt (the pool only logs its
+    /// connection errors): the server's refusal (a wrong password, an unknown database), a TLS
+    /// failure, or the socket's error. Nil when the attempt works.
+    func connectProblem() async -> String? {
+        do {
+            var tls: PostgresConnection.Configuration.TLS = .disable
+            if let (t, required) = try Self.tlsConfiguration(settings) {
+                let context = try NIOSSLContext(configuration: t)
+                tls = required ? .require(context) : .prefer(context)
+            }
+            var c = PostgresConnection.Configuration(
+                host: settings.host, port: settings.port, username: settings.user, password: settings.password?.value,
+                database: settings.database, tls: tls)
+            c.options.connectTimeout = .milliseconds(Int64(config.connectTimeout * 1000))
+            let connection = try await PostgresConnection.connect(configuration: c, id: 0, logger: logger)
+            try await connection.close()
+            return nil
+        } catch let p as PSQLError {
+            if p.code == .server { return p.serverInfo?[.message] ?? "the server refused the connection" }
+            if let u = p.underlying { return "\(u)" }
+            return "\(p.code)"
+        } catch {
+            return "\(error)"
         }
     }
 
@@ -248,7 +279,14 @@ public final class PostgresJournal: JournalStore, Sendable {
         let client = self.client
         let logger = self.logger
         let where_ = settings.description
-        try await run("opening the journal at \(where_)", timeout: max(config.connectTimeout * 3, 30)) {
+        do {
+            _ = try await Self.withDeadline(config.connectTimeout * 2) { try await client.query("SELECT 1").collect().count }
+        } catch {
+            let why = await connectProblem() ?? "no answer in \(JSONWriter.formatDouble(config.connectTimeout)) s"
+            throw BridgeError(
+                .unavailable, "cannot connect to the journal's database at \(where_): \(why) (check the host, port, user, password, database and sslmode/sslrootcert)")
+        }
+        try await run("opening the journal at \(where_)", timeout: 600) {
             try await client.withConnection { c in
                 if migrate {
                     _ = try await c.query("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger).collect()
