@@ -66,6 +66,15 @@ public protocol JobStore: Sendable {
     var isBackpressured: Bool { get }
 }
 
+/// A replay cache shared by a fleet: a signed delivery verified by one replica is refused by every
+/// other inside its window. (One process's own cache is in the verifier; a shared journal adds this.)
+public protocol ReplayGuard: Sendable {
+    /// Remembers `key` in `scope` until `until` (Unix seconds).
+    /// - Returns: `false` when it was remembered before and has not expired at `now`.
+    /// - Throws: when the shared store cannot be asked (the delivery is then not acknowledged).
+    func firstSeen(scope: String, key: [UInt8], until: Double, now: Double) async throws -> Bool
+}
+
 /// One event of a ``JobStore/enqueueBatch(_:)`` call.
 public struct JobStoreEntry: Sendable {
     public var event: Event

@@ -20,6 +20,8 @@ public final class WebhookIngress: Sendable {
     public let sources: [String: WebhookSourceConfig]
     let rules: RuleSetHolder
     let store: any JobStore
+    /// The fleet's replay cache when the journal is shared (nil: this process's caches suffice).
+    let replayGuard: (any ReplayGuard)?
     public let metrics: any IntakeObserver
     let logger: Logger
     let intake: EventIntake
@@ -29,6 +31,7 @@ public final class WebhookIngress: Sendable {
         self.sources = Dictionary(sources.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         self.rules = rules
         self.store = store
+        self.replayGuard = store as? any ReplayGuard
         self.metrics = metrics
         self.logger = logger
     }
@@ -66,6 +69,20 @@ public final class WebhookIngress: Sendable {
             metrics.eventRejected(source: source.name, reason: .signature)
             log.warning("rejected delivery: \(error.detail)")
             return Self.error(.unauthorized, error.publicMessage)
+        }
+        // A shared journal remembers verified deliveries for the whole fleet: another replica's copy is a replay too.
+        if let guardian = replayGuard, let mark = verified.replay {
+            do {
+                guard try await guardian.firstSeen(scope: source.name, key: mark.key, until: mark.until, now: now.timeIntervalSince1970) else {
+                    metrics.eventRejected(source: source.name, reason: .signature)
+                    log.warning("rejected delivery: signed content already seen by another replica inside the tolerance window")
+                    return Self.error(.unauthorized, "replayed delivery")
+                }
+            } catch {
+                metrics.eventRejected(source: source.name, reason: .unavailable)
+                log.error("replay cache unavailable: \(error)")
+                return Self.error(.serviceUnavailable, "the journal cannot store the event right now; retry later", retryAfter: 5)
+            }
         }
         // Credentials the verifier consumed (and any a source names) go no further than here.
         var headers = headers

@@ -3,6 +3,7 @@ import BridgeCore
 import BridgeIntake
 import BridgeRules
 import BridgeStore
+import BridgeStoreTesting
 
 import Foundation
 import HTTPTypes
@@ -32,7 +33,7 @@ struct ReplayJournalTests {
         """
 
     /// A webhook front door on the journal at `path`, as `serve` builds it at start.
-    func ingress(_ journal: Journal) throws -> WebhookIngress {
+    func ingress(_ journal: any JobStore) throws -> WebhookIngress {
         let ruleSet = try #require(RuleSetLoader.load(sources: [(Self.rules, "r.yaml")]).ruleSet)
         let (node, _) = YAMLLoader.parse(Self.sources, file: "c.yaml")
         var diags = Diagnostics()
@@ -93,5 +94,41 @@ struct ReplayJournalTests {
             #expect(replay.status == .accepted && replay.body["dag_run_ids"] == runIDs[d.source], "\(d.source): \(replay.body)")
         }
         #expect(try await journal.counts().pending == 2, "a replay after the restart journaled a second job")
+    }
+
+    @Test(
+        "on a shared PostgreSQL journal a delivery verified by one replica is a replay at another, also re-cased",
+        .enabled(if: PostgresServer.testsRun, "\(PostgresServer.unavailableReason ?? "")"))
+    func replayAcrossReplicas() async throws {
+        let server = try PostgresServer.start()
+        defer { server.stop() }
+        var config = StoreConfig()
+        config.backend = .postgres
+        config.postgres = try PostgresSettings.parse(url: Secret(server.url + "?sslmode=disable"))
+        let a = try await PostgresJournal.open(config: config)
+        let b = try await PostgresJournal.open(config: config)
+        defer { Task { await a.close(); await b.close() } }
+        let (one, two) = (try ingress(a), try ingress(b))
+        let body = "text=deploy&trigger_id=1"
+        let now = Date()
+        let ts = String(Int(now.timeIntervalSince1970))
+        let signature = "v0=" + sign("slack-secret", "v0:\(ts):\(body)")
+        let headers = ["x-slack-request-timestamp": ts, "content-type": "application/x-www-form-urlencoded"]
+        let source = try #require(one.sources.values.first { $0.name == "slack" })
+        let first = await one.handle(source: source, headers: headers.merging(["x-slack-signature": signature]) { $1 }, body: Array(body.utf8), now: now)
+        #expect(first.status == .accepted, "\(first.body)")
+        for sig in [signature, signature.uppercased().replacingOccurrences(of: "V0=", with: "v0=")] {
+            let replay = await two.handle(source: source, headers: headers.merging(["x-slack-signature": sig]) { $1 }, body: Array(body.utf8), now: now)
+            #expect(replay.status == .unauthorized && replay.body["error"] == "replayed delivery", "\(replay.body)")
+        }
+        #expect(try await b.counts().pending == 1)
+        // The database down: the shared check cannot be made, so the delivery is not acknowledged.
+        try server.kill()
+        let later = String(Int(now.timeIntervalSince1970) + 1)
+        let fresh = "v0=" + sign("slack-secret", "v0:\(later):\(body)")
+        let down = await two.handle(
+            source: source, headers: ["x-slack-request-timestamp": later, "content-type": "application/x-www-form-urlencoded", "x-slack-signature": fresh],
+            body: Array(body.utf8), now: now)
+        #expect(down.status == .serviceUnavailable && down.retryAfter == 5, "\(down.body)")
     }
 }

@@ -22,7 +22,7 @@ import Synchronization
 ///   and wakes its lanes; the lanes' idle poll is the backstop.
 /// - Outages: an operation that cannot reach the database fails within ``StoreConfig/connectTimeout``
 ///   (webhooks answer 503, Kafka sources pause, `/readyz` fails); the pool reconnects by itself.
-public final class PostgresJournal: JournalStore, Sendable {
+public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     public let config: StoreConfig
     let settings: PostgresSettings
     let client: PostgresClient
@@ -627,6 +627,24 @@ public final class PostgresJournal: JournalStore, Sendable {
                 if seen.insert(k).inserted { out.created += createdByKey[k] ?? 0 }
             }
             return out
+        }
+    }
+
+    // MARK: Replay keys
+
+    /// The fleet's replay cache: a key inserted, or an expired one renewed, is first seen; a live one is a replay.
+    public func firstSeen(scope: String, key: [UInt8], until: Double, now: Double) async throws -> Bool {
+        let client = self.client
+        let scope = scope.pgText
+        let bytes = ByteBuffer(bytes: key)
+        return try await run("checking the replay cache") {
+            try await client.query(
+                """
+                INSERT INTO dagbridge.replay_keys AS r (scope, key, expires_at) VALUES (\(scope), \(bytes), \(until))
+                ON CONFLICT (scope, key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE r.expires_at <= \(now)
+                RETURNING 1
+                """
+            ).collect().count == 1
         }
     }
 

@@ -13,9 +13,10 @@ extension WebhookVerifier {
         let content = try signedContent(spec.signedContent, headers: headers, body: body, timestamp: ts ?? "")
         guard let mac = matchingMAC(content, [sig]) else { throw reject("invalid signature", "HMAC mismatch on \(spec.header)") }
         guard ts != nil else { return Verified(contentID: Self.contentID(content)) }
-        try replays.check(mac, now: now, ttl: 2 * spec.tolerance)
+        let mark = try remember(mac, now: now, ttl: 2 * spec.tolerance)
         // The id leaves the timestamp out, so a retry signed again later maps to the same event.
-        return Verified(contentID: Self.contentID(try signedContent(spec.signedContent, headers: headers, body: body, timestamp: "")))
+        return Verified(
+            contentID: Self.contentID(try signedContent(spec.signedContent, headers: headers, body: body, timestamp: "")), replay: mark)
     }
 
     /// `template` with `{body}`, `{timestamp}` and `{header:Name}` replaced; other text as is.

@@ -10,7 +10,7 @@ extension WebhookVerifier {
         }
         let content = Array("v0:\(ts):".utf8) + body
         guard let mac = matchingMAC(content, [sig]) else { throw reject("invalid signature", "Slack signature mismatch") }
-        try replays.check(mac, now: now, ttl: 2 * tolerance)
-        return Verified(contentID: Self.contentID(body))
+        let mark = try remember(mac, now: now, ttl: 2 * tolerance)
+        return Verified(contentID: Self.contentID(body), replay: mark)
     }
 }

@@ -27,7 +27,7 @@ extension WebhookVerifier {
         }
         guard ok else { throw reject("invalid signature", "no webhook-signature entry matched") }
         // Keyed on the signed content (Ed25519 entries have no MAC of ours to key on).
-        try replays.check(Array(SHA256.hash(data: content)), now: now, ttl: 2 * tolerance)
-        return Verified(senderID: id)
+        let mark = try remember(Array(SHA256.hash(data: content)), now: now, ttl: 2 * tolerance)
+        return Verified(senderID: id, replay: mark)
     }
 }

@@ -17,7 +17,7 @@ extension WebhookVerifier {
         _ = try timestamp(ts, now: now, tolerance: tolerance)
         let content = Array("\(ts).".utf8) + body
         guard let mac = matchingMAC(content, sigs) else { throw reject("invalid signature", "Stripe signature mismatch") }
-        try replays.check(mac, now: now, ttl: 2 * tolerance)
-        return Verified(contentID: Self.contentID(body))
+        let mark = try remember(mac, now: now, ttl: 2 * tolerance)
+        return Verified(contentID: Self.contentID(body), replay: mark)
     }
 }

@@ -81,11 +81,27 @@ public struct WebhookVerifier: Sendable {
         /// content with its timestamp left out. A replay and a sender's retry (the same event
         /// signed again with a new timestamp) get the same id, and so the same run id.
         public var contentID: String?
+        /// What this process's replay cache remembered, for a fleet-wide check (``ReplayGuard``);
+        /// nil for schemes without a timestamp window.
+        public var replay: ReplayMark?
 
-        public init(senderID: String? = nil, contentID: String? = nil) {
+        public init(senderID: String? = nil, contentID: String? = nil, replay: ReplayMark? = nil) {
             self.senderID = senderID
             self.contentID = contentID
+            self.replay = replay
         }
+    }
+
+    /// A verified delivery's replay key (the first 128 bits of what was verified) and until when it is remembered.
+    public struct ReplayMark: Sendable, Equatable {
+        public var key: [UInt8]
+        public var until: Double
+    }
+
+    /// Remembers `verified` in this process's replay cache; refuses it when seen inside the window.
+    func remember(_ verified: [UInt8], now: Double, ttl: Double) throws(Rejection) -> ReplayMark {
+        try replays.check(verified, now: now, ttl: ttl)
+        return ReplayMark(key: Array(verified.prefix(16)), until: now + ttl)
     }
 
     public let scheme: Scheme
