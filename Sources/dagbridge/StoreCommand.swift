@@ -4,11 +4,21 @@ import BridgeCore
 import BridgeStore
 import BridgeWebhooks
 import Foundation
+import Logging
 
-/// `dagbridge store scrub`: maintenance of the store file.
+/// `dagbridge store scrub|migrate|copy`: maintenance of the journal.
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "store", abstract: "Maintain the store file.", subcommands: [StoreScrub.self])
+        commandName: "store", abstract: "Maintain the journal (the store file or database).",
+        subcommands: [StoreScrub.self, StoreMigrate.self, StoreCopy.self])
+
+    /// The journal's log in these commands: warnings and errors on stderr, so stdout holds only what
+    /// the command reports.
+    static var logger: Logger {
+        var l = Logger(label: "dagbridge.store") { StreamLogHandler.standardError(label: $0) }
+        l.logLevel = .warning
+        return l
+    }
 }
 
 /// `dagbridge store scrub`: removes sender credentials from rows written before intake replaced
