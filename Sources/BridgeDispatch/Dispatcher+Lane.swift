@@ -121,7 +121,7 @@ extension Dispatcher {
         }
 
         /// Writes the attempt, retrying a failing store a few times; false when it never got in
-        /// (the job stays in flight in the journal and is due again after a restart).
+        /// (the job stays in flight: due again after a restart, or on a shared journal when its lease runs out).
         private func record(_ job: StoredJob, attempt: AttemptRecord, transition: JobTransition, now: Date) async -> Bool {
             for delay in [0.0, 0.05, 0.2, 1, 2] {
                 if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
@@ -132,6 +132,9 @@ extension Dispatcher {
                     logger.error("cannot record an attempt", metadata: ["job": "\(job.id)", "error": "\(error)"])
                 }
             }
+            // Given up: the job stays in flight in the journal; a shared journal lets its lease run
+            // out so any replica sends it again (the same run id: Airflow answers 409 if it got through).
+            journal.abandon(jobIDs: [job.id])
             return false
         }
 

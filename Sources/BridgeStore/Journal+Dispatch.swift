@@ -136,6 +136,10 @@ extension Journal {
         }
     }
 
+    /// Nothing to do: one process dispatches from the file, and ``recoverInFlight(now:)`` makes
+    /// in-flight jobs due again at the next start.
+    public func abandon(jobIDs: [Int64]) {}
+
     /// Pushes the pending jobs of `target` that are due before `until` to `until`, without
     /// counting attempts (used while a target's circuit breaker is open).
     /// - Returns: how many jobs were pushed.

@@ -43,6 +43,11 @@ public protocol JournalStore: JobStore, AnyObject {
     func complete(jobID: Int64, attempt: AttemptRecord, transition: JobTransition, now: Date) async throws
     /// Moves in-flight jobs back to pending without counting an attempt (shutdown, breaker open).
     func release(jobIDs: [Int64], dueAt: Date) async throws
+    /// The dispatcher gave up recording these jobs' attempts (the store failed meanwhile): this
+    /// process stops holding them. On a shared journal their leases are no longer renewed, so they
+    /// are due again (on any replica) when the lease runs out; the SQLite journal makes them due at
+    /// the next start.
+    func abandon(jobIDs: [Int64])
     /// Pushes the pending jobs of `target` due before `until` to `until` (breaker open).
     func postpone(target: String, until: Date) async throws -> Int
     /// Moves every pending job whose target is not in `known` to the dead-letter queue.

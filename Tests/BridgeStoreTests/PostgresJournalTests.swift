@@ -49,6 +49,24 @@ struct PostgresJournalTests {
         #expect(try await a.job(id: more[0])?.state == .inFlight)
     }
 
+    @Test("only claims a replica still holds are renewed: one whose attempt it gave up recording runs out and is taken over")
+    func abandonedClaimsExpire() async throws {
+        let (a, b, _) = try await pair(lease: 30)
+        defer { Task { await a.close(); await b.close() } }
+        let ids = try await a.enqueue(event: makeEvent("x"), jobs: [makeJob("r__x"), makeJob("s__x")])
+        let now = Date()
+        #expect(try await a.claimDue(target: "prod", limit: 10, now: now).count == 2)
+        #expect(try await a.renewLeases(now: now) == 2)
+        a.abandon(jobIDs: [ids[0]])
+        #expect(try await a.renewLeases(now: now.addingTimeInterval(20)) == 1)
+        // The abandoned one's lease ended at now + 30; the other was renewed to now + 50.
+        let taken = try await b.claimDue(target: "prod", limit: 10, now: now.addingTimeInterval(35))
+        #expect(taken.map(\.id) == [ids[0]])
+        // A finished claim is no longer renewed either.
+        try await a.complete(jobID: ids[1], attempt: attempt("delivered", status: 200), transition: .delivered)
+        #expect(try await a.renewLeases(now: now.addingTimeInterval(40)) == 0)
+    }
+
     @Test("max_in_flight holds for the fleet: two replicas claiming at once never exceed it")
     func fleetMaxInFlight() async throws {
         let (a, b, _) = try await pair()

@@ -39,7 +39,8 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     private let background = Mutex<[Task<Void, Never>]>([])
     /// Whether the database answered last time (operations fail fast while it does not).
     private let reachable = Mutex(true)
-    private let lastOutageLog = Mutex(Date.distantPast)
+    /// Jobs this process claimed and has not finished: only their leases are renewed.
+    private let held = Mutex(Set<Int64>())
 
     private struct EnqueueOutcome: Sendable {
         var ids: [Int64]
@@ -408,9 +409,11 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     public func renewLeases(now: Date) async throws -> Int {
         let client = self.client, owner = self.owner
         let until = now.timeIntervalSince1970 + config.lease
+        let ids = Array(held.withLock { $0 })
+        if ids.isEmpty { return 0 }
         return try await run("renewing leases") {
             try await client.query(
-                "UPDATE dagbridge.jobs SET lease_until = \(until) WHERE owner = \(owner) AND state = 'in_flight' RETURNING id"
+                "UPDATE dagbridge.jobs SET lease_until = \(until) WHERE owner = \(owner) AND state = 'in_flight' AND id = ANY(\(ids)::int8[]) RETURNING id"
             ).collect().count
         }
     }
@@ -659,7 +662,7 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         let maxInFlight = fleet.map { Int32($0.maxInFlight) }
         let rate = fleet?.rate, burst = fleet?.burst ?? 1
         let target = target.pgText
-        return try await run("claiming due jobs") {
+        let claimed = try await run("claiming due jobs") {
             var jobs: [StoredJob] = []
             let rows = try await client.query(
                 """
@@ -669,6 +672,8 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
             for try await row in rows { jobs.append(try PostgresJournal.decodeJob(row)) }
             return jobs
         }
+        held.withLock { h in for j in claimed { h.insert(j.id) } }
+        return claimed
     }
 
     public func nextDue(target: String) async throws -> Date? {
@@ -713,6 +718,7 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         let item = Completion(jobID: jobID, attempt: attempt, state: state, next: next, reason: reason, now: now.timeIntervalSince1970)
         let completer = self.completer
         try await run("recording an attempt") { try await completer.submit(item) }
+        _ = held.withLock { $0.remove(jobID) }
         if case .retry = transition {} else { adjustActive(-1) }
     }
 
@@ -773,6 +779,11 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
                 """
             ).collect().count
         }
+        abandon(jobIDs: jobIDs)
+    }
+
+    public func abandon(jobIDs: [Int64]) {
+        held.withLock { $0.subtract(jobIDs) }
     }
 
     public func postpone(target: String, until: Date) async throws -> Int {
@@ -1121,3 +1132,4 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         }
     }
 }
+
