@@ -7,6 +7,15 @@ local threads = {}
 
 function setup(thread)
   thread:set("tid", #threads)
+  -- WRK_PORTS=p1,p2,...: thread i connects to 127.0.0.1:p[i mod n] instead of the URL's port, so one wrk
+  -- spreads its connections evenly over a fleet of replicas and reports one latency distribution
+  -- (bench-webhook.sh REPLICAS=n; WRK_THREADS a multiple of n).
+  local ports = os.getenv("WRK_PORTS")
+  if ports then
+    local list = {}
+    for p in string.gmatch(ports, "%d+") do table.insert(list, p) end
+    thread.addr = wrk.lookup("127.0.0.1", list[(#threads % #list) + 1])[1]
+  end
   table.insert(threads, thread)
 end
 
