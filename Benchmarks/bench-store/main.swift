@@ -1,171 +1,106 @@
-// bench-store: durable enqueue throughput/latency of the journal and dispatch throughput.
+// bench-store: durable enqueue throughput, claim + complete throughput and dispatch throughput of the
+// journal, on SQLite and on PostgreSQL side by side in one run.
 //
-//   swift run -c release bench-store [seconds-per-case]
+//   swift run -c release bench-store [SECONDS] [--backend sqlite|postgres|both] [--producers 1,16,256]
+//       [--seconds S] [--durability full,normal] [--jobs N] [--workers K] [--claim-limit L] [--pool P]
+//       [--sections enqueue,claim,dispatch]
 //
-// Enqueue: N producers each enqueue events (one job each) back to back for a fixed time, on a
-// fresh store file in a temporary folder, with durability full and normal. Dispatch: jobs already
-// in the journal delivered through the dispatcher against an instant in-process client.
-import BridgeAirflow
+// Every case gets a fresh journal: a new SQLite file in a temporary folder, or a new database in a
+// throwaway PostgreSQL cluster on this machine (BridgeStoreTesting's PostgresServer: 127.0.0.1, fsync
+// and synchronous_commit on; `full` keeps synchronous_commit on for the journal's sessions, `normal`
+// turns it off), stopped at the end, when a case fails and on Ctrl-C.
+//
+// Enqueue: N producers each enqueue events (one job each) back to back for S seconds.
+// Claim + complete: N jobs pre-filled, then K workers loop claimDue(limit: L) and complete every
+// claimed job as delivered (the completions of one claim concurrently) until none is due.
+// Both report the group-commit statistics and CPU seconds per 1,000 events or jobs: this process
+// (getrusage) and the PostgreSQL server's processes (/proc/PID/stat); PostgreSQL cases also the WAL
+// fsyncs they caused (pg_stat_wal).
+// Dispatch (SQLite): jobs delivered through the dispatcher to an instant in-process client, and
+// through the Airflow client and libcurl to scripts/recording-target.py.
 import BridgeCore
-import BridgeHTTP
-import BridgeDispatch
 import BridgeStore
+import BridgeStoreTesting
 import Foundation
-import Synchronization
 
-let seconds = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 3
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-func tempStore() -> (String, String) {
-    let dir = NSTemporaryDirectory() + "bench-store-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return (dir, dir + "/journal.sqlite")
-}
-
-let body = Array(
-    #"{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5","repository":{"id":1296269,"full_name":"octo/hello","private":false},"pusher":{"name":"octocat"},"commits":[{"id":"59b20b8d","message":"Fix all the bugs"}]}"#
-        .utf8)
-
-func event(_ id: String) -> Event {
-    Event(id: id, source: "github", headers: ["X-GitHub-Event": "push", "X-GitHub-Delivery": id], rawBody: body)
-}
-
-func job(_ id: String) -> TriggerJob {
-    TriggerJob(rule: "build", target: "prod", dagId: "build_dag", conf: ["ref": "refs/heads/main", "delivery": .string(id)], dagRunId: "build__\(id)")
-}
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-}
-
-struct EnqueueResult {
-    var durability: String
-    var producers: Int
-    var events: Int
-    var perSecond: Double
-    var p50: Double
-    var p99: Double
-    var avgBatch: Double
-}
-
-func benchEnqueue(durability: StoreConfig.Durability, producers: Int) async throws -> EnqueueResult {
-    let (dir, path) = tempStore()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let journal = try Journal(config: StoreConfig(path: path, durability: durability, highWater: Int(Int32.max), lowWater: 0))
-    let start = Date()
-    let end = start.addingTimeInterval(seconds)
-    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-        for p in 0..<producers {
-            group.addTask {
-                var lat: [Double] = []
-                var i = 0
-                while Date() < end {
-                    let id = "\(p)-\(i)"
-                    let t0 = ContinuousClock.now
-                    _ = try await journal.enqueue(event: event(id), jobs: [job(id)])
-                    let d = ContinuousClock.now - t0
-                    lat.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
-                    i += 1
-                }
-                return lat
-            }
+let options = BenchOptions(Array(CommandLine.arguments.dropFirst()))
+var backends = options.backends.list
+var cluster: BenchCluster?
+if backends.contains(.postgres), !options.sections.subtracting([.dispatch]).isEmpty {
+    do {
+        cluster = try await BenchCluster.start()
+    } catch {
+        // Asked for both on a machine without PostgreSQL (and not under CI=true): SQLite alone.
+        guard options.backends == .both, !PostgresServer.isRequired else {
+            FileHandle.standardError.write(Data("bench-store: \(error)\n".utf8))
+            exit(1)
         }
-        var all: [Double] = []
-        for try await l in group { all += l }
-        return all.sorted()
-    }
-    let elapsed = Date().timeIntervalSince(start)
-    let stats = journal.writerStats
-    return EnqueueResult(
-        durability: durability.rawValue, producers: producers, events: latencies.count,
-        perSecond: Double(latencies.count) / elapsed, p50: percentile(latencies, 0.5) * 1000, p99: percentile(latencies, 0.99) * 1000,
-        avgBatch: Double(stats.operations) / Double(max(1, stats.batches)))
-}
-
-/// A target that answers "created" at once.
-struct InstantClient: TriggerClient {
-    func trigger(_ job: TriggerJob) async -> TriggerResult {
-        TriggerResult(outcome: .delivered(run: nil), reason: "created", httpStatus: 200)
+        say("postgres: skipped: \(error) (scripts/setup.sh --test installs it)")
+        backends.removeAll { $0 == .postgres }
     }
 }
 
-func benchDispatch(jobs: Int, durability: StoreConfig.Durability, maxInFlight: Int, client: (any TriggerClient)? = nil) async throws -> Double {
-    let (dir, path) = tempStore()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let journal = try Journal(config: StoreConfig(path: path, durability: durability, highWater: Int(Int32.max), lowWater: 0))
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for p in 0..<64 {
-            group.addTask {
-                var i = p
-                while i < jobs {
-                    _ = try await journal.enqueue(event: event("d\(i)"), jobs: [job("d\(i)")])
-                    i += 64
+func run(_ options: BenchOptions, backends: [StoreConfig.Backend], cluster: BenchCluster?) async throws {
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    say("bench-store: \(cores) cores; \(fmt(options.seconds, 1)) s per enqueue case, one job per event, \(body.count)-byte body")
+    if let cluster {
+        say(
+            "postgres: \(cluster.version) on this machine (127.0.0.1, no TLS), fsync = on, synchronous_commit = on (full) / off (normal); "
+                + "pool \(options.pool) (\(max(1, options.pool / 2)) enqueue and \(max(1, options.pool / 2)) completion lanes); cluster \(cluster.dataDir)")
+    }
+    say("sqlite: WAL, synchronous = FULL (full) / NORMAL (normal), one writer with group commit")
+    if options.sections.contains(.enqueue) {
+        say("")
+        say("enqueue: producers each enqueue one event with one job, back to back")
+        EnqueueResult.table.header()
+        for durability in options.durabilities {
+            for producers in options.producers {
+                for backend in backends {
+                    let r = try await BenchJournal.with(backend, durability: durability, pool: options.pool, cluster: cluster, label: "enqueue") {
+                        try await benchEnqueue($0, producers: producers, seconds: options.seconds)
+                    }
+                    EnqueueResult.table.row(r.cells)
                 }
             }
         }
-        try await group.waitForAll()
     }
-    let dispatcher = Dispatcher(
-        journal: journal,
-        targets: [DispatchTarget(name: "prod", client: client ?? InstantClient(), policy: DispatchPolicy(maxInFlight: maxInFlight))],
-        options: Dispatcher.Options(idlePoll: .milliseconds(50)))
-    let start = Date()
-    let task = Task { try await dispatcher.run() }
-    while try await journal.counts().delivered < jobs { try await Task.sleep(for: .milliseconds(5)) }
-    let elapsed = Date().timeIntervalSince(start)
-    dispatcher.stop()
-    try await task.value
-    return Double(jobs) / elapsed
+    if options.sections.contains(.claim) {
+        say("")
+        say(
+            "claim + complete: \(options.jobs) jobs pre-filled; \(options.workers) workers loop claimDue(limit: \(options.claimLimit)) "
+                + "and complete each claimed job as delivered")
+        ClaimResult.table.header()
+        for durability in options.durabilities {
+            for backend in backends {
+                let r = try await BenchJournal.with(backend, durability: durability, pool: options.pool, cluster: cluster, label: "claim") {
+                    try await benchClaimComplete($0, jobs: options.jobs, workers: options.workers, limit: options.claimLimit)
+                }
+                ClaimResult.table.row(r.cells)
+            }
+        }
+    }
+    if options.sections.contains(.enqueue) || options.sections.contains(.claim) {
+        say("")
+        say("ev/commit, ops/commit, largest: operations per group commit (SQLite: every write, claims included; PostgreSQL:")
+        say("  enqueues or completions per statement; each PostgreSQL claim is a transaction of its own). fsyncs, ms/fsync:")
+        say("  WAL fsyncs of the cluster during the case and their average time (pg_stat_wal). CPU s/1k: CPU seconds per")
+        say("  1,000 events or jobs, this process (bench, getrusage) and the PostgreSQL server's processes (pg, /proc).")
+    }
+    if options.sections.contains(.dispatch), backends.contains(.sqlite) {
+        say("")
+        try await runDispatchSection()
+    }
 }
 
-func fmt(_ v: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
-func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-
-print("bench-store: \(fmt(seconds, 1)) s per enqueue case, one job per event, \(body.count)-byte body")
-print("")
-print(pad("durability", 10) + pad("producers", 11) + pad("events", 9) + pad("events/s", 11) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("avg batch", 11))
-for durability in StoreConfig.Durability.allCases {
-    for producers in [1, 16, 256] {
-        let r = try await benchEnqueue(durability: durability, producers: producers)
-        print(
-            pad(r.durability, 10) + pad("\(r.producers)", 11) + pad("\(r.events)", 9) + pad(fmt(r.perSecond), 11) + pad(fmt(r.p50, 2), 9)
-                + pad(fmt(r.p99, 2), 9) + pad(fmt(r.avgBatch, 1), 11))
-    }
+do {
+    try await run(options, backends: backends, cluster: cluster)
+} catch {
+    await cluster?.stop()
+    FileHandle.standardError.write(Data("bench-store: \(error)\n".utf8))
+    exit(1)
 }
-print("")
-print(pad("dispatch (instant in-process client)", 38) + pad("jobs", 8) + pad("jobs/s", 10))
-for (durability, inFlight) in [(StoreConfig.Durability.full, 64), (.normal, 64)] {
-    let n = 20_000
-    let rate = try await benchDispatch(jobs: n, durability: durability, maxInFlight: inFlight)
-    print(pad("\(durability.rawValue), max_in_flight \(inFlight)", 38) + pad("\(n)", 8) + pad(fmt(rate), 10))
-}
-
-// Through the real Airflow client and libcurl to scripts/recording-target.py (a Python stub: it is the limit).
-let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("scripts/recording-target.py").path
-if FileManager.default.fileExists(atPath: script) {
-    let (dir, _) = tempStore()
-    let stub = Process()
-    stub.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    stub.arguments = ["python3", script, "--port", "0", "--log", dir + "/created.txt"]
-    let out = Pipe()
-    stub.standardOutput = out
-    try stub.run()
-    var line = Data()
-    while true {
-        let b = out.fileHandleForReading.readData(ofLength: 1)
-        if b.isEmpty || b == Data([10]) { break }
-        line.append(b)
-    }
-    if let port = Int(String(decoding: line, as: UTF8.self).dropFirst(6)) {
-        let http = try HTTPClient()
-        let client = try AirflowClient(config: TargetConfig(name: "prod", url: "http://127.0.0.1:\(port)"), transport: http)
-        let n = 5_000
-        let rate = try await benchDispatch(jobs: n, durability: .full, maxInFlight: 16, client: client)
-        print(pad("full, HTTP stub, max_in_flight 16", 38) + pad("\(n)", 8) + pad(fmt(rate), 10))
-        await http.shutdownAndWait()
-    }
-    stub.terminate()
-    stub.waitUntilExit()
-    try? FileManager.default.removeItem(atPath: dir)
-}
+await cluster?.stop()
