@@ -676,6 +676,8 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         return claimed
     }
 
+    /// Each side reads one entry of its partial index (`ORDER BY … LIMIT 1`; `min()` was planned
+    /// as a scan of every pending job until the table had been analyzed).
     public func nextDue(target: String) async throws -> Date? {
         let client = self.client
         let target = target.pgText
@@ -683,8 +685,8 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
             let rows = try await client.query(
                 """
                 SELECT least(
-                    (SELECT min(next_attempt_at) FROM dagbridge.jobs WHERE target = \(target) AND state = 'pending'),
-                    (SELECT min(lease_until) FROM dagbridge.jobs WHERE target = \(target) AND state = 'in_flight'))
+                    (SELECT next_attempt_at FROM dagbridge.jobs WHERE target = \(target) AND state = 'pending' ORDER BY next_attempt_at LIMIT 1),
+                    (SELECT lease_until FROM dagbridge.jobs WHERE target = \(target) AND state = 'in_flight' ORDER BY lease_until LIMIT 1))
                 """
             ).collect()
             return try rows.first?.decode(Double?.self).map(Journal.date)
