@@ -88,3 +88,61 @@ func freePort(_ range: Range<Int>, excluding: Set<Int> = []) -> Int {
     }
     return Int.random(in: range)
 }
+
+/// A long-running child (a `serve` replica) started with `posix_spawn` and watched with `waitpid`
+/// on its own pid: the subset of Foundation's `Process` the tests use, without its exit detection,
+/// which can miss an exit (a `waitUntilExit` that never returned kept a CI run spinning after the
+/// child was gone).
+final class SpawnedProcess: @unchecked Sendable {  // the exit status is guarded by `lock`
+    let processIdentifier: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    /// Starts `args` (`args[0]` a path) with `environment`, stdin from /dev/null, stdout discarded and
+    /// stderr appended to `stderrFile`.
+    init(_ args: [String], environment: [String: String], stderrFile: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrFile, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(args) { argv in
+            withCStrings(env) { envp in posix_spawn(&pid, args[0], &actions, nil, argv, envp) }
+        }
+        guard rc == 0 else { throw BridgeError(.unavailable, "\(args[0]): cannot start: \(String(cString: strerror(rc)))") }
+        processIdentifier = pid
+    }
+
+    /// Reaps the child if it ended; its wait status, or nil while it runs.
+    private func poll() -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let status { return status }
+        var s: Int32 = 0
+        let r = waitpid(processIdentifier, &s, WNOHANG)
+        if r == processIdentifier || (r < 0 && errno == ECHILD) {
+            status = r == processIdentifier ? s : 0
+        }
+        return status
+    }
+
+    var isRunning: Bool { poll() == nil }
+
+    /// SIGTERM.
+    func terminate() { if isRunning { kill(processIdentifier, SIGTERM) } }
+
+    /// Blocks until the child ended (polling every 20 ms).
+    func waitUntilExit() {
+        while poll() == nil { usleep(20_000) }
+    }
+
+    /// Exit code, or 128 + signal when a signal ended it (as a shell reports it); valid after it ended.
+    var terminationStatus: Int32 {
+        let s = poll() ?? 0
+        let signal = s & 0x7f
+        return signal == 0 ? (s >> 8) & 0xff : 128 + signal
+    }
+}

@@ -54,7 +54,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 
 /// `dagbridge serve --config DIR/dagbridge.yaml` as a child process; its log goes to DIR/serve.log.
 final class ServeProcess: @unchecked Sendable {  // immutable after init; the process is only signalled
-    let process = Process()
+    let process: SpawnedProcess
     let port: Int
     let logFile: String
     /// `http://127.0.0.1:PORT`, or `https://` when started with a CA to trust.
@@ -66,13 +66,10 @@ final class ServeProcess: @unchecked Sendable {  // immutable after init; the pr
         self.port = port
         base = "\(caFile == nil ? "http" : "https")://127.0.0.1:\(port)"
         logFile = dir + "/serve-\(UUID().uuidString.prefix(8)).log"
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["serve", "--config", dir + "/dagbridge.yaml"]
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess(
+            [CLI.binary, "serve", "--config", dir + "/dagbridge.yaml"], environment: ProcessInfo.processInfo.environment.merging(env) { $1 },
+            stderrFile: logFile)
         let base = self.base
         let process = self.process
         let trust = caFile.map { ["--cacert", $0] } ?? []
