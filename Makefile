@@ -7,9 +7,10 @@ BIN := .build/debug/dagbridge
 .PHONY: run demo test setup build bench clean
 
 # Suites whose assertions are deadlines or rates (slow-client cut times, a cancellation within 7 s, thousands
-# of Kafka messages or deliveries within a minute, a broker killed mid-stream): they run after the rest, serially, so the parallel run's
+# of Kafka messages or deliveries within a minute, a broker killed mid-stream, fleet replicas killed and their database restarted
+# with leases running out): they run after the rest, serially, so the parallel run's
 # load cannot fail them.
-TIMED_SUITES := SlowClientTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests
+TIMED_SUITES := SlowClientTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests
 
 setup:
 	@scripts/setup.sh

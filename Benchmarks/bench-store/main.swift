@@ -50,7 +50,7 @@ func run(_ options: BenchOptions, backends: [StoreConfig.Backend], cluster: Benc
     if let cluster {
         say(
             "postgres: \(cluster.version) on this machine (127.0.0.1, no TLS), fsync = on, synchronous_commit = on (full) / off (normal); "
-                + "pool \(options.pool) (\(max(1, options.pool / 2)) enqueue and \(max(1, options.pool / 2)) completion lanes); cluster \(cluster.dataDir)")
+                + "pool \(options.pool) (\(min(2, options.pool)) enqueue and \(min(2, options.pool)) completion lanes); cluster \(cluster.dataDir)")
     }
     say("sqlite: WAL, synchronous = FULL (full) / NORMAL (normal), one writer with group commit")
     if options.sections.contains(.enqueue) {

@@ -231,18 +231,34 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     }
 
     /// `op`, or `.unavailable` when it takes longer than `seconds`.
+    ///
+    /// The caller gets its answer at the deadline even when `op` does not end on cancellation
+    /// (postgres-nio keeps a request waiting for a connection while the server is away, and a
+    /// group-commit caller waits for its flush): `op` is cancelled and left to end by itself. A
+    /// task group would wait for it, which kept `serve` from ever finishing its shutdown drain
+    /// while the database was gone.
     static func withDeadline<T: Sendable>(_ seconds: Double, _ op: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { g in
-            g.addTask { try await op() }
-            g.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                return nil
+        let race = DeadlineRace<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                race.start(continuation)
+                let work = Task {
+                    do {
+                        race.finish(.success(try await op()))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    if Task.isCancelled { return }
+                    race.finish(.failure(BridgeError(.unavailable, "the journal's database did not answer in \(JSONWriter.formatDouble(seconds)) s")))
+                    work.cancel()
+                }
+                race.onFinish { timer.cancel() }
             }
-            defer { g.cancelAll() }
-            guard let first = try await g.next(), let value = first else {
-                throw BridgeError(.unavailable, "the journal's database did not answer in \(JSONWriter.formatDouble(seconds)) s")
-            }
-            return value
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
     }
 
@@ -1179,3 +1195,53 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     }
 }
 
+
+/// The first of an operation's result, its deadline and its caller's cancellation resumes the caller.
+final class DeadlineRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var done = false
+        var onFinish: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func start(_ c: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { s -> Result<T, any Error>? in
+            if let e = s.early {
+                s.early = nil
+                return e
+            }
+            s.continuation = c
+            return nil
+        }
+        if let early { c.resume(with: early) }
+    }
+
+    /// Runs `body` once the race is decided (at once when it already is).
+    func onFinish(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.done { return true }
+            s.onFinish = body
+            return false
+        }
+        if now { body() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (c, hook) = state.withLock { s -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+            guard !s.done else { return (nil, nil) }
+            s.done = true
+            let hook = s.onFinish
+            s.onFinish = nil
+            if let c = s.continuation {
+                s.continuation = nil
+                return (c, hook)
+            }
+            s.early = result
+            return (nil, hook)
+        }
+        c?.resume(with: result)
+        hook?()
+    }
+}
