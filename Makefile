@@ -8,9 +8,10 @@ BIN := .build/debug/dagbridge
 
 # Suites whose assertions are deadlines or rates (slow-client cut times, a cancellation within 7 s, thousands
 # of Kafka messages or deliveries within a minute, a broker killed mid-stream, fleet replicas killed and their database restarted
-# with leases running out): they run after the rest, serially, so the parallel run's
+# with leases running out, the PostgreSQL journal's suites, whose connect deadlines a starved 2-core machine
+# missed): they run after the rest, serially, so the parallel run's
 # load cannot fail them.
-TIMED_SUITES := SlowClientTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests
+TIMED_SUITES := SlowClientTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests|JournalContractTests|PostgresJournalTests|PostgresServerTests|DeadlineTests|StoreCopyTests|ReplayJournalTests
 
 setup:
 	@scripts/setup.sh

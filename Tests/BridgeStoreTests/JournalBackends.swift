@@ -87,6 +87,6 @@ func postgresConfig(url: String, lease: Double = 120) throws -> StoreConfig {
     c.backend = .postgres
     c.postgres = try PostgresSettings.parse(url: Secret(url))
     c.lease = lease
-    c.connectTimeout = 3
+    c.connectTimeout = 10
     return c
 }

@@ -90,6 +90,9 @@ public struct WebhookVerifier: Sendable {
             self.contentID = contentID
             self.replay = replay
         }
+
+        /// The same identity: sender id and content id (the replay mark's expiry depends on when it was verified).
+        public static func == (a: Verified, b: Verified) -> Bool { a.senderID == b.senderID && a.contentID == b.contentID }
     }
 
     /// A verified delivery's replay key (the first 128 bits of what was verified) and until when it is remembered.
