@@ -74,7 +74,7 @@ public final class PostgresServer: Sendable {
 
     private static let checked: String? = {
         do {
-            let r = try run([script, "check"], timeout: 30)
+            let r = try Subprocess.run([script, "check"], timeout: 30)
             if r.status == 0 { return nil }
             let why = (r.out + r.err).trimmingCharacters(in: .whitespacesAndNewlines)
             return why.isEmpty ? "pg-testbed.sh check failed (\(r.status))" : why
@@ -102,7 +102,7 @@ public final class PostgresServer: Sendable {
         let dir = NSTemporaryDirectory() + "dagbridge-pg-\(UUID().uuidString)"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let r = try run([script, "start", dir], timeout: 120)
+            let r = try Subprocess.run([script, "start", dir], timeout: 120)
             let url = r.out.split(separator: "\n").last.map(String.init) ?? ""
             guard r.status == 0, url.hasPrefix("postgres://"),
                 let port = Int(try String(contentsOfFile: dir + "/port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -113,7 +113,7 @@ public final class PostgresServer: Sendable {
             return PostgresServer(url: url, port: port, password: password, dir: dir)
         } catch {
             // A failed start has stopped what it started (the script's trap); the folder is ours to remove.
-            _ = try? run([script, "stop", dir], timeout: 60)
+            _ = try? Subprocess.run([script, "stop", dir], timeout: 60)
             try? FileManager.default.removeItem(atPath: dir)
             throw error
         }
@@ -126,7 +126,7 @@ public final class PostgresServer: Sendable {
             return !done
         }
         guard first else { return }
-        _ = try? Self.run([Self.script, "stop", dir], timeout: 60)
+        _ = try? Subprocess.run([Self.script, "stop", dir], timeout: 60)
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -173,65 +173,10 @@ public final class PostgresServer: Sendable {
 
     @discardableResult
     private func script(_ command: String, _ extra: String..., environment: [String: String]? = nil, timeout: Double) throws -> String {
-        let r = try Self.run([Self.script, command, dir] + extra, environment: environment, timeout: timeout)
+        let r = try Subprocess.run([Self.script, command, dir] + extra, environment: environment, timeout: timeout)
         guard r.status == 0 else {
             throw BridgeError(.unavailable, "pg-testbed.sh \(command) failed (\(r.status)): \(r.err.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// Runs a program to its end; `args[0]` is a path, or a name looked up on `PATH`.
-    ///
-    /// Started with `posix_spawnp` and waited for with `waitpid` on its own pid, not through Foundation's
-    /// `Process`, which learns of an exit from a descriptor a concurrently started server can inherit (see
-    /// Tests/BridgeServerTests/ChildProcess.swift). Output goes to files: the server the script leaves
-    /// running cannot hold them open the way it would a pipe. A program that outlives `timeout` is killed
-    /// and reported. `environment` replaces this process's environment when given.
-    static func run(_ args: [String], environment: [String: String]? = nil, timeout: Double) throws -> (status: Int32, out: String, err: String) {
-        let outFile = NSTemporaryDirectory() + "dagbridge-pg-cmd-\(UUID().uuidString).out", errFile = outFile + ".err"
-        defer { for f in [outFile, errFile] { try? FileManager.default.removeItem(atPath: f) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let rc = withCStrings(args) { argv in
-            withCStrings(env) { envp in posix_spawnp(&pid, args[0], &actions, nil, argv, envp) }
-        }
-        guard rc == 0 else { throw BridgeError(.unavailable, "\(args[0]): cannot start: \(String(cString: strerror(rc)))") }
-        let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { throw BridgeError(.unavailable, "\(args[0]): waitpid: \(String(cString: strerror(errno)))") }
-            if Date() >= deadline {
-                killChild(pid)
-                _ = waitpid(pid, &status, 0)
-                throw BridgeError(.unavailable, "\(args.joined(separator: " ")) did not finish in \(Int(timeout)) s")
-            }
-            usleep(20_000)
-        }
-        // Exited: its code; killed by a signal: 128 + the signal, as a shell reports it.
-        let signal = status & 0x7f
-        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        let read = { (f: String) in String(decoding: FileManager.default.contents(atPath: f) ?? Data(), as: UTF8.self) }
-        return (code, read(outFile), read(errFile))
-    }
-}
-
-/// SIGKILL to `pid` (a file-scope function: inside the class, `kill` names ``PostgresServer/kill()``).
-private func killChild(_ pid: pid_t) {
-    kill(pid, SIGKILL)
-}
-
-/// A NULL-terminated C string array of `strings` for the length of `body`.
-private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    var pointers = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return body(pointers)
 }

@@ -104,7 +104,7 @@ private func psql(url: String, _ sql: String) throws -> (status: Int32, out: Str
     let binary = ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "psql"
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
     environment["PGCONNECT_TIMEOUT"] = "10"
-    let r = try PostgresServer.run([binary, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], environment: environment, timeout: 60)
+    let r = try Subprocess.run([binary, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], environment: environment, timeout: 60)
     return (r.status, r.out.trimmingCharacters(in: .whitespacesAndNewlines), r.err)
 }
 
