@@ -181,6 +181,9 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         }
     }
 
+    /// The logger of the group-commit transactions (postgres-nio asks for one).
+    static let txLogger = Logger(label: "dagbridge.store.tx")
+
     // MARK: Errors, deadlines and reachability
 
     /// `true` for an error of the statement or its data (the connection is fine).
@@ -647,8 +650,13 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         }
         let returned = try await withDeadline(timeout * 3) { () -> Returned in
             var r = Returned()
-            let rows = try await client.query(query)
-            for try await (kind, source, eventID, a, b, state) in rows.decode((String, String, String, Int64, Int64, String).self) {
+            // An explicit transaction: COMMIT answers after the commit is durable. A lone statement's
+            // CommandComplete arrives before its implicit commit (which happens at Sync), so a crash
+            // or a commit-time error between the two would have been answered 202 (issue 15's fleet
+            // test against real Airflow lost acknowledged deliveries at a database crash).
+            let rows = try await client.withTransaction(logger: Self.txLogger) { c in try await c.query(query, logger: Self.txLogger).collect() }
+            for row in rows {
+                let (kind, source, eventID, a, b, state) = try row.decode((String, String, String, Int64, Int64, String).self)
                 switch kind {
                 case "e": r.created[a] = Key(source: source, eventID: eventID)
                 case "j": r.jobs[a, default: []].append((b, state == JobState.pending.rawValue))
@@ -825,7 +833,7 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
             SELECT (SELECT count(*) FROM a)
             """
         try await withDeadline(timeout * 3) {
-            _ = try await client.query(query).collect()
+            _ = try await client.withTransaction(logger: Self.txLogger) { c in try await c.query(query, logger: Self.txLogger).collect() }
         }
     }
 
