@@ -67,6 +67,25 @@ struct PostgresJournalTests {
         #expect(try await a.renewLeases(now: now.addingTimeInterval(40)) == 0)
     }
 
+    @Test("an enqueue is answered only after its commit: an error at commit time fails it and nothing is stored")
+    func answeredAfterCommit() async throws {
+        let db = try SharedPostgres.newDatabase()
+        let j = try await PostgresJournal.open(config: try postgresConfig(url: db.url))
+        defer { Task { await j.close() } }
+        // A deferred constraint trigger fails the transaction at COMMIT, after the INSERT statement completed.
+        _ = try db.server.psql(
+            """
+            CREATE FUNCTION dagbridge.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.event_id LIKE 'fail-%' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON dagbridge.events DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION dagbridge.refuse();
+            """, database: db.name)
+        await #expect(throws: BridgeError.self) { _ = try await j.enqueue(event: makeEvent("fail-1"), jobs: [makeJob("r__fail-1")]) }
+        #expect(try await j.events(eventID: "fail-1").isEmpty)
+        // Others are not affected, and the database is not taken for unreachable.
+        #expect(try await j.enqueue(event: makeEvent("ok-1"), jobs: [makeJob("r__ok-1")]).count == 1)
+    }
+
     @Test("max_in_flight holds for the fleet: two replicas claiming at once never exceed it")
     func fleetMaxInFlight() async throws {
         let (a, b, _) = try await pair()
