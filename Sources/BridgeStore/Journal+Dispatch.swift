@@ -10,6 +10,18 @@ public struct JournalCounts: Sendable, Equatable {
     public var dead = 0
 
     public init() {}
+
+    /// Records `count` jobs in the state the store spells `state` (an unknown spelling is ignored).
+    mutating func set(_ state: String, _ count: Int) {
+        switch JobState(rawValue: state) {
+        case .pending: pending = count
+        case .inFlight: inFlight = count
+        case .delivered: delivered = count
+        case .duplicate: duplicate = count
+        case .dead: dead = count
+        case nil: break
+        }
+    }
 }
 
 /// What one retention pass removed.
@@ -187,15 +199,7 @@ extension Journal {
         try await pool.read { db in
             var c = JournalCounts()
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM jobs GROUP BY state") {
-                let n: Int = row[1]
-                switch JobState(rawValue: row[0]) {
-                case .pending: c.pending = n
-                case .inFlight: c.inFlight = n
-                case .delivered: c.delivered = n
-                case .duplicate: c.duplicate = n
-                case .dead: c.dead = n
-                case nil: break
-                }
+                c.set(row[0], row[1])
             }
             return c
         }

@@ -899,14 +899,7 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         return try await run("counting jobs") {
             var c = JournalCounts()
             for try await (state, n) in try await client.query("SELECT state, count(*) FROM dagbridge.jobs GROUP BY state").decode((String, Int).self) {
-                switch JobState(rawValue: state) {
-                case .pending: c.pending = n
-                case .inFlight: c.inFlight = n
-                case .delivered: c.delivered = n
-                case .duplicate: c.duplicate = n
-                case .dead: c.dead = n
-                case nil: break
-                }
+                c.set(state, n)
             }
             return c
         }
