@@ -17,12 +17,20 @@
 #      credentials), JWT_EXPIRATION (3.x: token lifetime in seconds, default 86400).
 # SQLite caveat: send API writes serially (concurrent POSTs to 3.x fail with "database is locked" -> 500).
 #
+# AIRFLOW_DB=postgres (2.x and 3.x): Airflow's metadata database on PostgreSQL, as production runs it. With
+# AIRFLOW_PG_URL=postgres://USER:PASSWORD@127.0.0.1:PORT/DB (a server the caller started, e.g. the journal tests'
+# scripts/pg-testbed.sh cluster) each start gets a fresh database airflow_<port> in that server, copied from a
+# migrated template database airflow_tpl_<version> (migrated once per server); without it the testbed starts a
+# cluster of its own in the run folder (scripts/pg-testbed.sh), which `stop` stops. The venv gets psycopg2-binary
+# and asyncpg. KEEP=1 restarts keep that database.
+#
 # Airflow 1.10 (1.x): needs Python 3.8, which comes with the machine (pyenv's, or only $PYTHON38 if set), never from a
 # registry; without one `install`/`start`/`python` exit 3 saying so. pip installs it with the pins below
 # (~2 min). No users and no API auth (auth backend `default`): only /api/experimental; no scheduler (runs are
 # created and stay running; nothing executes them).
 set -euo pipefail
 BASE=${DAGBRIDGE_CACHE:-/tmp/dagbridge-testbed}/airflow
+HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
 
 # Libraries released after Airflow 1.10.15 that break it (its own requirements leave them open).
@@ -69,7 +77,40 @@ install() {  # cached venv; plain PyPI resolve (no constraints file; 1.x: AIRFLO
     "$venv/bin/pip" install -q "apache-airflow==$v" "${pins[@]}" >&2 || { rm -rf "$venv"; echo "pip install apache-airflow==$v failed" >&2; exit 1; }
     touch "$venv/.ok"
   fi
+  if [ "${AIRFLOW_DB:-sqlite}" = postgres ] && [ ! -f "$venv/.pg-ok" ]; then
+    "$venv/bin/pip" install -q psycopg2-binary asyncpg >&2 || { echo "pip install psycopg2-binary asyncpg failed" >&2; exit 1; }
+    touch "$venv/.pg-ok"
+  fi
   exec 9>&-
+}
+
+psql_bin() { command -v psql 2>/dev/null || echo "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql"; }
+
+# AIRFLOW_DB=postgres: a fresh database airflow_<port> for Airflow $1 on port $2 (run folder $3), copied from a
+# migrated template database; appends its connection to the env file $4.
+postgres_db() {
+  local V=$1 PORT=$2 RUN=$3 ENVF=$4 url=${AIRFLOW_PG_URL:-} PSQL server db tpl
+  [ "${V%%.*}" -ge 2 ] || { echo "AIRFLOW_DB=postgres needs Airflow 2 or 3 (not $V)" >&2; exit 2; }
+  PSQL=$(psql_bin)
+  if [ -z "$url" ]; then
+    "$HERE/pg-testbed.sh" install >&2
+    url=$("$HERE/pg-testbed.sh" start "$RUN/pg" | tail -n 1) || { echo "cannot start PostgreSQL for Airflow" >&2; exit 1; }
+  fi
+  server=${url%/*} db=airflow_$PORT tpl=airflow_tpl_${V//./_}
+  q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At "$server/postgres" -c "$1"; }
+  exec 8>"$BASE/pg-template.lock"; flock 8   # two testbeds may migrate the template at once
+  if [ "$(q "SELECT 1 FROM pg_database WHERE datname = '$tpl'")" != 1 ]; then
+    q "CREATE DATABASE ${tpl}_new"
+    ( export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://${server#*://}/${tpl}_new"
+      "$BASE/venv-$V/bin/airflow" db migrate
+      [ "${V%%.*}" -ge 3 ] || "$BASE/venv-$V/bin/airflow" users create -u admin -p admin -r Admin -f a -l b -e admin@example.com
+    ) >"$RUN/migrate.log" 2>&1 || { tail -n 20 "$RUN/migrate.log" >&2; q "DROP DATABASE IF EXISTS ${tpl}_new"; echo "airflow db migrate on PostgreSQL failed" >&2; exit 1; }
+    q "ALTER DATABASE ${tpl}_new RENAME TO $tpl"
+  fi
+  q "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  q "CREATE DATABASE $db TEMPLATE $tpl"
+  exec 8>&-
+  echo "export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://${server#*://}/$db" >>"$ENVF"
 }
 
 start() {
@@ -79,10 +120,12 @@ start() {
   local H=$RUN/home B=http://127.0.0.1:$PORT
   stop "$PORT"
   if curl -s -o /dev/null --max-time 2 "$B/"; then echo "port $PORT already in use" >&2; exit 1; fi
-  if [ "${KEEP:-}" = 1 ] && [ -f "$H/env.sh" ] && [ -f "$H/airflow.db" ]; then   # restart: same DB, DAGs and JWT secret
+  if [ "${KEEP:-}" = 1 ] && [ -f "$H/env.sh" ] && { [ -f "$H/airflow.db" ] || grep -q SQL_ALCHEMY_CONN "$H/env.sh"; }; then   # restart: same DB, DAGs and JWT secret
+    if [ -f "$RUN/pg/url" ]; then "$HERE/pg-testbed.sh" start-again "$RUN/pg" >/dev/null 2>&1 || true; fi   # its own cluster, if `stop` stopped it
     # shellcheck disable=SC1091
     . "$H/env.sh"
   else
+  [ -f "$RUN/pg/url" ] && "$HERE/pg-testbed.sh" stop "$RUN/pg" >/dev/null 2>&1 || true
   rm -rf "$RUN"; mkdir -p "$H/dags"
   if [ -n "${EXTRA_DAGS_DIR:-}" ]; then cp "$EXTRA_DAGS_DIR"/*.py "$H/dags/"; fi   # e.g. examples/dags for `make run`
   if [ "$MAJOR" -le 1 ]; then   # 1.10: schedule_interval, python_operator, provide_context
@@ -137,10 +180,12 @@ export AIRFLOW__API__ENABLE_EXPERIMENTAL_API=${EXPERIMENTAL_API:-False} AIRFLOW_
 export AIRFLOW__WEBSERVER__WEB_SERVER_HOST=127.0.0.1 AIRFLOW__WEBSERVER__WEB_SERVER_PORT=$PORT AIRFLOW__WEBSERVER__WORKERS=${WEB_WORKERS:-2}
 ENVEOF
   fi
+  [ "${AIRFLOW_DB:-sqlite}" = postgres ] && postgres_db "$V" "$PORT" "$RUN" "$H/env.sh"
   # shellcheck disable=SC1091
   . "$H/env.sh"
   local AF=$VENV/bin/airflow TPL=$BASE/cache/airflow-$V.db
-  if [ "$MAJOR" -le 1 ]; then   # 1.10's initdb (~7 s) also writes the DAGs with their file paths, which the API
+  if [ -n "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then :   # postgres_db migrated it
+  elif [ "$MAJOR" -le 1 ]; then   # 1.10's initdb (~7 s) also writes the DAGs with their file paths, which the API
     "$AF" initdb >"$RUN/migrate.log" 2>&1   # reads the DAG from: a DB copied from another run folder would point elsewhere
   elif [ -f "$TPL" ]; then cp "$TPL" "$H/airflow.db"; else   # migrated DB (+admin user on 2.x), copied instead of re-migrating
     "$AF" db migrate >"$RUN/migrate.log" 2>&1
@@ -182,7 +227,8 @@ ENVEOF
 
 case "${1:-}" in
   start) start "${2:?VERSION}" "${3:?PORT}" ;;
-  stop) stop "${2:?PORT}" ;;
+  stop) stop "${2:?PORT}"
+        if [ -f "$BASE/run-$2/pg/url" ]; then "$HERE/pg-testbed.sh" stop "$BASE/run-$2/pg" >/dev/null 2>&1 || true; fi ;;
   restart) KEEP=1 start "${2:?VERSION}" "${3:?PORT}" ;;
   install) install "${2:?VERSION}" ;;
   python) python_for "${2:?VERSION}" ;;

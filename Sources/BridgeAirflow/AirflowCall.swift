@@ -110,6 +110,15 @@ extension AirflowAPI {
         }
     }
 
+    /// The call that counts a DAG's queued runs (`total_entries` of a one-item page; nil when the flavour has none).
+    func queuedRunsCall(dagId: String) -> AirflowCall? {
+        switch self {
+        case .v2, .v1:
+            return AirflowCall(method: .get, root: root, path: "/dags/\(URLEncoding.component(dagId))/dagRuns", query: [("state", "queued"), ("limit", "1")])
+        case .experimental, .restAPIPlugin: return nil
+        }
+    }
+
     /// A cheap authenticated read that shows the API is reachable and the credentials work.
     var probeCall: AirflowCall {
         switch self {

@@ -105,12 +105,13 @@ public struct AnswerClassifier: Sendable {
                 let maybeSent = f.mightHaveBeenSent ? " (the request may have reached Airflow)" : ""
                 return TriggerResult(
                     outcome: .retry(retryAfter: nil), reason: "timeout after \(DurationText.format(timeout)) on target '\(target)'\(maybeSent); will retry",
-                    duration: duration)
+                    duration: duration, reachedTarget: f.mightHaveBeenSent)
             }
             if f.isRetriable {
                 let maybeSent = f.mightHaveBeenSent ? " (the request may have reached Airflow)" : ""
                 return TriggerResult(
-                    outcome: .retry(retryAfter: nil), reason: "cannot reach target '\(target)': \(error)\(maybeSent); will retry", duration: duration)
+                    outcome: .retry(retryAfter: nil), reason: "cannot reach target '\(target)': \(error)\(maybeSent); will retry", duration: duration,
+                    reachedTarget: f.mightHaveBeenSent)
             }
             return TriggerResult(outcome: .permanent, reason: "request to target '\(target)' failed: \(error)", duration: duration)
         }

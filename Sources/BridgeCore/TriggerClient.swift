@@ -21,14 +21,40 @@ public struct TriggerResult: Sendable, Equatable {
     public var duration: Double
     /// The start of Airflow's answer body, for the attempt history.
     public var answer: String
+    /// `false` when the request never reached the target (connection refused, DNS, TLS, connect
+    /// timeout): an outage rather than overload.
+    public var reachedTarget: Bool
 
-    public init(outcome: TriggerOutcome, reason: String, httpStatus: Int? = nil, duration: Double = 0, answer: String = "") {
+    public init(
+        outcome: TriggerOutcome, reason: String, httpStatus: Int? = nil, duration: Double = 0, answer: String = "", reachedTarget: Bool = true
+    ) {
         self.outcome = outcome
         self.reason = reason
         self.httpStatus = httpStatus
         self.duration = duration
         self.answer = answer
+        self.reachedTarget = reachedTarget
     }
+}
+
+/// What a target says about one DAG, read before runs are created for it (admission control).
+public struct DAGState: Sendable, Equatable {
+    /// Whether the DAG is paused (nil: not read).
+    public var paused: Bool?
+    /// How many of its runs are queued (nil: not read).
+    public var queuedRuns: Int?
+
+    public init(paused: Bool? = nil, queuedRuns: Int? = nil) {
+        self.paused = paused
+        self.queuedRuns = queuedRuns
+    }
+}
+
+/// A client that can read a DAG's state (the Airflow client; test doubles).
+public protocol DAGStateReader: Sendable {
+    /// Reads what is asked of the DAG.
+    /// - Throws: when the target cannot answer (the reason is the error's description).
+    func dagState(_ dagId: String, paused: Bool, queuedRuns: Bool) async throws -> DAGState
 }
 
 /// Something that can create DAG runs on a named target (the Airflow client, or a test double).

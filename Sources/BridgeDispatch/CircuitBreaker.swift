@@ -1,8 +1,12 @@
 public import Foundation
 
-/// A per-target circuit breaker: after `threshold` consecutive retryable failures the target is
-/// open (no calls) for `cooldown` seconds, then half-open: one probe call decides whether it
-/// closes again (success) or re-opens (failure).
+/// A per-target circuit breaker: after `threshold` consecutive failures the target is open (no
+/// calls) for `cooldown` seconds, then half-open: one probe call decides whether it closes again
+/// (success) or re-opens (failure).
+///
+/// It is for outages, not overload: the lane decides what counts (``LaneState``). With an adaptive
+/// concurrency limit an overload answer counts only when the lane was already down to one call in
+/// flight; above that the limit shrinks instead, and such answers neither count nor reset the count.
 ///
 /// A value type with no clock of its own; the dispatcher keeps it under its lane's lock.
 public struct CircuitBreaker: Sendable, Equatable {
@@ -56,12 +60,31 @@ public struct CircuitBreaker: Sendable, Equatable {
         if case .halfOpen = state { state = .halfOpen(probing: true) }
     }
 
+    /// What a call's result means to the breaker.
+    public enum Verdict: Sendable, Equatable {
+        /// The target answered (even if the job is dead for its own reasons): closes it.
+        case success
+        /// Counts towards opening it.
+        case failure
+        /// Overload while the lane still slows down: changes nothing, except for the probe, which it fails.
+        case neutral
+    }
+
     /// Records a call's result: `failure` for a retryable failure (5xx, 429, timeout, connection
     /// error), otherwise success (the target answered, even if the job is dead for its own reasons).
     /// - Returns: the time until which the breaker is open when this call opened it, else nil.
     @discardableResult
     public mutating func record(failure: Bool, now: Date) -> Date? {
+        record(failure ? .failure : .success, now: now)
+    }
+
+    /// Records a call's result.
+    /// - Returns: the time until which the breaker is open when this call opened it, else nil.
+    @discardableResult
+    public mutating func record(_ verdict: Verdict, now: Date) -> Date? {
         guard threshold > 0 else { return nil }
+        if verdict == .neutral, case .closed = state { return nil }
+        let failure = verdict != .success
         switch state {
         case .closed(let n):
             if !failure {

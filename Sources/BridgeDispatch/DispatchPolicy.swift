@@ -10,15 +10,24 @@ public import BridgeCore
 public struct DispatchPolicy: Sendable, Equatable {
     /// Attempts, age, backoff, `Retry-After` cap and breaker settings.
     public var retry: RetryPolicy
-    /// Most concurrent requests to the target (default 4).
+    /// Most concurrent requests to the target (default 4); with `concurrency: adaptive` the ceiling of the adaptive limit.
     public var maxInFlight: Int
     /// Most requests per second to the target; nil for no limit.
     public var rateLimit: Double?
+    /// Whether the calls in flight adapt to the target (``ConcurrencyLimit``) or stay at `maxInFlight`.
+    public var concurrency: ConcurrencyMode
+    /// Checks against Airflow's own state before runs are created (off by default).
+    public var admission: AdmissionPolicy
 
-    public init(retry: RetryPolicy = RetryPolicy(), maxInFlight: Int = 4, rateLimit: Double? = nil) {
+    public init(
+        retry: RetryPolicy = RetryPolicy(), maxInFlight: Int = 4, rateLimit: Double? = nil, concurrency: ConcurrencyMode = .adaptive,
+        admission: AdmissionPolicy = AdmissionPolicy()
+    ) {
         self.retry = retry
         self.maxInFlight = maxInFlight
         self.rateLimit = rateLimit
+        self.concurrency = concurrency
+        self.admission = admission
     }
 
     /// The retry settings, read and written as if they were the policy's own.
@@ -33,6 +42,43 @@ public struct DispatchPolicy: Sendable, Equatable {
         p.retry = retry.applying(overrides)
         return p
     }
+}
+
+/// `concurrency:` of a target.
+public enum ConcurrencyMode: String, Sendable, Equatable, CaseIterable {
+    /// Between 1 and `max_in_flight`, from what the target shows (the default).
+    case adaptive
+    /// Always up to `max_in_flight`.
+    case fixed
+}
+
+/// Admission against Airflow's own state (opt-in): hold a DAG's jobs, without spending attempts,
+/// while Airflow already has `max_queued_runs` of its runs queued, or while the DAG is paused.
+public struct AdmissionPolicy: Sendable, Equatable {
+    /// The limit on queued runs for every DAG of the target; nil for none.
+    public var maxQueuedRuns: Int?
+    /// Limits for single DAGs (win over ``maxQueuedRuns``).
+    public var maxQueuedRunsByDAG: [String: Int]
+    /// `on_paused: hold`: jobs for a paused DAG wait until it is unpaused.
+    public var holdPaused: Bool
+    /// How long a read of a DAG's state is reused (seconds); held jobs are looked at again after it.
+    public var refresh: Double
+
+    public init(maxQueuedRuns: Int? = nil, maxQueuedRunsByDAG: [String: Int] = [:], holdPaused: Bool = false, refresh: Double = 2) {
+        self.maxQueuedRuns = maxQueuedRuns
+        self.maxQueuedRunsByDAG = maxQueuedRunsByDAG
+        self.holdPaused = holdPaused
+        self.refresh = refresh
+    }
+
+    /// The queued-runs limit of one DAG, nil for none.
+    public func maxQueuedRuns(dagId: String) -> Int? { maxQueuedRunsByDAG[dagId] ?? maxQueuedRuns }
+
+    /// Whether any queued-runs limit is set.
+    public var limitsQueuedRuns: Bool { maxQueuedRuns != nil || !maxQueuedRunsByDAG.isEmpty }
+
+    /// Whether anything is checked before a trigger.
+    public var isActive: Bool { holdPaused || limitsQueuedRuns }
 }
 
 /// One target the dispatcher delivers to: its name (as in jobs), client and policy.

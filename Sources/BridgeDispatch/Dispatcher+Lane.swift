@@ -13,6 +13,10 @@ extension Dispatcher {
         let logger: Logger
         let wake = Wakeup()
         private let state: Mutex<LaneState>
+        /// Admission against Airflow's state, when the target's policy asks for it and its client can read DAGs.
+        let admission: AdmissionGate?
+        /// When the last "slowing down" line was logged, and how many changes were not logged since.
+        private let slowLog = Mutex<(at: Date, quiet: Int)>((.distantPast, 0))
 
         init(target: DispatchTarget, journal: any JournalStore, options: Options, logger: Logger) {
             self.target = target
@@ -22,6 +26,16 @@ extension Dispatcher {
             l[metadataKey: "target"] = "\(target.name)"
             self.logger = l
             state = Mutex(LaneState(policy: target.policy))
+            if target.policy.admission.isActive {
+                if let reader = target.client as? any DAGStateReader {
+                    admission = AdmissionGate(policy: target.policy.admission, reader: reader)
+                } else {
+                    admission = nil
+                    l.warning("max_queued_runs / on_paused are ignored: this target's client cannot read DAGs")
+                }
+            } else {
+                admission = nil
+            }
         }
 
         var isStopping: Bool { state.withLock { $0.stopping } }
@@ -38,10 +52,16 @@ extension Dispatcher {
         }
 
         var status: TargetStatus {
-            state.withLock { s in
+            let heldDAGs = admission?.heldDAGs ?? []
+            var held = Dictionary(uniqueKeysWithValues: AdmissionGate.HoldReason.allCases.map { ($0, 0) })
+            for h in heldDAGs { held[h.reason, default: 0] += h.jobs }
+            return state.withLock { s in
                 TargetStatus(
                     target: target.name, inFlight: s.inFlight.count, breaker: s.breaker.phase, delivered: s.delivered,
-                    duplicates: s.duplicates, retries: s.retries, dead: s.dead, lastError: s.lastError, lastErrorAt: s.lastErrorAt)
+                    duplicates: s.duplicates, retries: s.retries, dead: s.dead, lastError: s.lastError, lastErrorAt: s.lastErrorAt,
+                    concurrency: s.concurrency.current, maxInFlight: s.concurrency.maximum, concurrencyMode: target.policy.concurrency,
+                    latency: s.concurrency.latency > 0 ? s.concurrency.latency : nil, baselineLatency: s.concurrency.baseline,
+                    held: held, heldDAGs: heldDAGs)
             }
         }
 
@@ -97,12 +117,28 @@ extension Dispatcher {
 
         /// One call: trigger, decide (``LaneState/attemptFinished(_:result:now:using:)``), record, report.
         private func deliver(_ job: StoredJob) async {
+            if let gate = admission {
+                switch await gate.admit(dagId: job.job.dagId, now: Date()) {
+                case .hold(let reason, let until, let detail):
+                    await hold(job, gate: gate, reason: reason, until: until, detail: detail)
+                    finish(job.id)
+                    return
+                case .admit:
+                    if let was = gate.released(dagId: job.job.dagId) {
+                        logger.notice("jobs of a held DAG flow again", metadata: ["dag_id": "\(job.job.dagId)", "held_for": "\(was.reason.rawValue)"])
+                    }
+                }
+            }
             let started = Date()
             let result = await target.client.trigger(job.job)
             let now = Date()
+            if case .delivered = result.outcome { admission?.finished(dagId: job.job.dagId, created: true) } else {
+                admission?.finished(dagId: job.job.dagId, created: false)
+            }
             var rng = SystemRandomNumberGenerator()
-            guard case .record(let transition, let openedUntil) = state.withLock({ $0.attemptFinished(job, result: result, now: now, using: &rng) })
-            else {
+            let (action, change) = state.withLock { s in (s.attemptFinished(job, result: result, now: now, using: &rng), s.takeLimitChange()) }
+            if let change { logLimit(change, now: now) }
+            guard case .record(let transition, let openedUntil) = action else {
                 finish(job.id)
                 return
             }
@@ -136,6 +172,42 @@ extension Dispatcher {
             // out so any replica sends it again (the same run id: Airflow answers 409 if it got through).
             journal.abandon(jobIDs: [job.id])
             return false
+        }
+
+        /// Holds a job and its DAG's other pending jobs until `until`, without an attempt.
+        private func hold(_ job: StoredJob, gate: AdmissionGate, reason: AdmissionGate.HoldReason, until: Date, detail: String) async {
+            do {
+                try await journal.release(jobIDs: [job.id], dueAt: until)
+                let others = try await journal.postpone(target: target.name, dagId: job.job.dagId, until: until)
+                if gate.held(dagId: job.job.dagId, reason: reason, jobs: others + 1, until: until) {
+                    logger.notice(
+                        "holding a DAG's jobs", metadata: ["dag_id": "\(job.job.dagId)", "reason": "\(detail)", "jobs": "\(others + 1)"])
+                }
+            } catch {
+                logger.error("cannot hold a job; it is due again later", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                journal.abandon(jobIDs: [job.id])
+            }
+        }
+
+        /// One line when the lane slows down (at most one per 10 s, counting the others) or is back at its maximum.
+        private func logLimit(_ change: ConcurrencyLimit.Change, now: Date) {
+            let meta: Logger.Metadata = ["from": "\(change.from)", "to": "\(change.to)", "reason": "\(change.reason)"]
+            if change.to > change.from {
+                logger.notice("target keeps up again: concurrency back at max_in_flight", metadata: meta)
+                return
+            }
+            let quiet = slowLog.withLock { s -> Int? in
+                guard now.timeIntervalSince(s.at) >= 10 else {
+                    s.quiet += 1
+                    return nil
+                }
+                defer { s = (now, 0) }
+                return s.quiet
+            }
+            guard let quiet else { return }
+            var m = meta
+            if quiet > 0 { m["changes_not_logged"] = "\(quiet)" }
+            logger.notice("target slow or overloaded: fewer calls in flight", metadata: m)
         }
 
         private func log(_ job: StoredJob, transition: JobTransition, outcome: DispatchOutcome, reason: String) {

@@ -60,6 +60,16 @@ public final class Dispatcher: Service, Sendable {
         /// The reason of the last failed attempt (retry or dead) and when it happened.
         public var lastError: String?
         public var lastErrorAt: Date?
+        /// Calls allowed in flight now, its ceiling (`max_in_flight`) and how it is set.
+        public var concurrency: Int
+        public var maxInFlight: Int
+        public var concurrencyMode: ConcurrencyMode
+        /// Moving average and fastest recent latency of answers (seconds; nil before the first).
+        public var latency: Double?
+        public var baselineLatency: Double?
+        /// Jobs held by admission (``AdmissionGate``), by reason, and the DAGs held.
+        public var held: [AdmissionGate.HoldReason: Int]
+        public var heldDAGs: [AdmissionGate.Held]
     }
 
     let journal: any JournalStore

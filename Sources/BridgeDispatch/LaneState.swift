@@ -29,6 +29,11 @@ public struct LaneState: Sendable {
     public private(set) var released: Set<Int64> = []
     public private(set) var breaker: CircuitBreaker
     private var limiter: RateLimiter?
+    /// Calls allowed in flight (adaptive or fixed).
+    public private(set) var concurrency: ConcurrencyLimit
+    private var tickets: [Int64: ConcurrencyLimit.Ticket] = [:]
+    /// The last change of the concurrency limit, until the lane takes it for its log line.
+    private var limitChange: ConcurrencyLimit.Change?
     public var stopping = false
     public private(set) var delivered = 0, duplicates = 0, retries = 0, dead = 0
     public private(set) var lastError: String?
@@ -38,11 +43,12 @@ public struct LaneState: Sendable {
         self.policy = policy
         breaker = CircuitBreaker(threshold: policy.breakerThreshold, cooldown: policy.breakerCooldown)
         limiter = policy.rateLimit.map { RateLimiter(rate: $0) }
+        concurrency = ConcurrencyLimit(maximum: policy.maxInFlight, adaptive: policy.concurrency == .adaptive)
     }
 
-    /// How many jobs the lane may take now: limited by `max_in_flight`, the breaker and the rate.
+    /// How many jobs the lane may take now: limited by the concurrency limit (`max_in_flight` at most), the breaker and the rate.
     public mutating func plan(now: Date) -> Plan {
-        var limit = policy.maxInFlight - inFlight.count
+        var limit = concurrency.current - inFlight.count
         var probe = false
         switch breaker.permission(now: now) {
         case .allowed: break
@@ -68,16 +74,22 @@ public struct LaneState: Sendable {
 
     /// Jobs were claimed and their calls are starting.
     public mutating func started(_ ids: [Int64], now: Date, probe: Bool) {
+        // The batch is claimed together: each call uses the limit as much as the whole batch does.
+        let others = inFlight.count + ids.count - 1
         for id in ids {
+            tickets[id] = concurrency.started(inFlight: others)
             inFlight.insert(id)
             limiter?.take(now: now)
         }
         if probe { breaker.probeStarted() }
     }
 
-    /// Decides what an answered call means for its job and the breaker.
+    /// Decides what an answered call means for its job, the concurrency limit and the breaker.
     ///
-    /// - A retryable failure counts against the breaker; any other answer closes it.
+    /// - Overload (5xx, 429, 408, a timeout after the request was sent) shrinks an adaptive limit
+    ///   (``ConcurrencyLimit``); it counts against the breaker only when the call was made at one in
+    ///   flight (with `concurrency: fixed`: always). A target that could not be reached always counts.
+    ///   Any answer closes the breaker.
     /// - While the breaker is open the job waits for it: its own backoff starts after the cool-down,
     ///   so the next probe is likely another job.
     public mutating func attemptFinished(
@@ -86,9 +98,16 @@ public struct LaneState: Sendable {
         if released.contains(job.id) { return .discard }
         var transition = Backoff.transition(
             for: result, attemptsBefore: job.attempts, ageFrom: job.ageFrom, now: now, policy: policy.applying(job.job.retry), using: &rng)
-        var failure = false
-        if case .retry = result.outcome { failure = true }
-        let openedUntil = breaker.record(failure: failure, now: now)
+        let signal = Self.signal(result)
+        let ticket = tickets.removeValue(forKey: job.id) ?? concurrency.started(inFlight: 0)
+        if let change = concurrency.finished(ticket, signal, now: now) { limitChange = change }
+        let verdict: CircuitBreaker.Verdict
+        switch signal {
+        case .answered: verdict = .success
+        case .unreachable: verdict = .failure
+        case .overloaded: verdict = !concurrency.adaptive || ticket.limitAtStart <= 1 ? .failure : .neutral
+        }
+        let openedUntil = breaker.record(verdict, now: now)
         if case .retry(let at) = transition, case .open(let until) = breaker.state {
             transition = .retry(at: until.addingTimeInterval(max(0, at.timeIntervalSince(now))))
         }
@@ -112,7 +131,22 @@ public struct LaneState: Sendable {
     }
 
     /// A call ended (recorded or not).
-    public mutating func finished(_ id: Int64) { inFlight.remove(id) }
+    public mutating func finished(_ id: Int64) {
+        inFlight.remove(id)
+        tickets.removeValue(forKey: id)
+    }
+
+    /// The concurrency limit's last change, once (for the lane's log line).
+    public mutating func takeLimitChange() -> ConcurrencyLimit.Change? {
+        defer { limitChange = nil }
+        return limitChange
+    }
+
+    /// What an attempt's result says about the target.
+    public static func signal(_ result: TriggerResult) -> ConcurrencyLimit.Signal {
+        guard case .retry = result.outcome else { return .answered(latency: result.duration) }
+        return result.reachedTarget ? .overloaded : .unreachable
+    }
 
     /// Shutdown: the calls still in flight are handed back; their late results will be discarded.
     public mutating func releaseInFlight() -> [Int64] {

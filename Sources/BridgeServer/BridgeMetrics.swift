@@ -17,6 +17,7 @@ public final class BridgeMetrics: IntakeObserver {
 
     private enum Metric: Hashable {
         case received, rejected, matched, jobsCreated, renderErrors, jobs, dispatchDuration, webhookDuration, queue, dlq, breaker
+        case concurrency, concurrencyMax, held
         case connectionsCut, connectionsOpen
     }
 
@@ -126,6 +127,25 @@ public final class BridgeMetrics: IntakeObserver {
         gauge(.breaker, [target]) {
             registry.makeGauge(descriptor: d("breaker", "state", "Circuit breaker: 0 closed, 1 half-open, 2 open"), labels: [("target", target)])
         }.set(Double(state))
+    }
+
+    /// A target's concurrency limit now (`dagbridge_target_concurrency`) and its ceiling, `max_in_flight`.
+    public func concurrency(target: String, limit: Int, max: Int) {
+        gauge(.concurrency, [target]) {
+            registry.makeGauge(descriptor: d("target", "concurrency", "Calls allowed in flight to the target now (adaptive: 1 to max_in_flight)"), labels: [("target", target)])
+        }.set(Double(limit))
+        gauge(.concurrencyMax, [target]) {
+            registry.makeGauge(descriptor: d("target_max_in_flight", "calls", "The target's max_in_flight"), labels: [("target", target)])
+        }.set(Double(max))
+    }
+
+    /// Jobs of a target held by admission (`max_queued_runs`, `on_paused: hold`), by reason.
+    public func held(target: String, reason: String, jobs: Int) {
+        gauge(.held, [target, reason]) {
+            registry.makeGauge(
+                descriptor: d("jobs_held", "count", "Jobs held without spending attempts: queued_runs (max_queued_runs) or paused (on_paused: hold)"),
+                labels: [("target", target), ("reason", reason)])
+        }.set(Double(jobs))
     }
 
     /// The server closed a connection on its own: refused above `max_connections`, or too slow.

@@ -46,6 +46,12 @@ extension ServiceConfig {
                 policies[name] = DispatchPolicy.parse(&section, &d)
             }
             config.policies = policies
+            for (name, policy) in policies.sorted(by: { $0.key < $1.key }) where policy.admission.limitsQueuedRuns {
+                guard let target = config.targets[name], target.api == .experimental || target.api == .restAPIPlugin else { continue }
+                diags.error(
+                    "targets.\(name).max_queued_runs needs Airflow's stable REST API (api v1 or v2) to count queued runs; api \(target.api) cannot",
+                    location: target.location, keyPath: "targets.\(name).max_queued_runs")
+            }
         } else {
             diags.error("no 'targets:' section: add at least one Airflow target", at: root)
         }

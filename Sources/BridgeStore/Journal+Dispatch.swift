@@ -152,16 +152,22 @@ extension Journal {
     /// in-flight jobs due again at the next start.
     public func abandon(jobIDs: [Int64]) {}
 
-    /// Pushes the pending jobs of `target` that are due before `until` to `until`, without
-    /// counting attempts (used while a target's circuit breaker is open).
+    /// Pushes the pending jobs of `target` (of its DAG `dagId` only, when given) that are due before
+    /// `until` to `until`, without counting attempts (while a target's circuit breaker is open, or a DAG's jobs are held).
     /// - Returns: how many jobs were pushed.
     @discardableResult
-    public func postpone(target: String, until: Date) async throws -> Int {
+    public func postpone(target: String, dagId: String?, until: Date) async throws -> Int {
         let t = until.timeIntervalSince1970
         return try await writer.submit { db in
-            try db.execute(
-                sql: "UPDATE jobs SET next_attempt_at = ? WHERE target = ? AND state = \(JobState.pending.sql) AND next_attempt_at < ?",
-                arguments: [t, target, t])
+            if let dagId {
+                try db.execute(
+                    sql: "UPDATE jobs SET next_attempt_at = ? WHERE target = ? AND state = \(JobState.pending.sql) AND next_attempt_at < ? AND dag_id = ?",
+                    arguments: [t, target, t, dagId])
+            } else {
+                try db.execute(
+                    sql: "UPDATE jobs SET next_attempt_at = ? WHERE target = ? AND state = \(JobState.pending.sql) AND next_attempt_at < ?",
+                    arguments: [t, target, t])
+            }
             return db.changesCount
         }
     }

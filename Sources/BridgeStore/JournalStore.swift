@@ -48,8 +48,9 @@ public protocol JournalStore: JobStore, AnyObject {
     /// are due again (on any replica) when the lease runs out; the SQLite journal makes them due at
     /// the next start.
     func abandon(jobIDs: [Int64])
-    /// Pushes the pending jobs of `target` due before `until` to `until` (breaker open).
-    func postpone(target: String, until: Date) async throws -> Int
+    /// Pushes the pending jobs of `target` (of its DAG `dagId` only, when given) due before `until` to
+    /// `until`, without counting attempts (breaker open, a DAG's jobs held).
+    func postpone(target: String, dagId: String?, until: Date) async throws -> Int
     /// Moves every pending job whose target is not in `known` to the dead-letter queue.
     func killJobsOfUnknownTargets(known: [String], now: Date) async throws -> Int
     /// Job counts by state.
@@ -142,6 +143,9 @@ extension JournalStore {
     public func killJobsOfUnknownTargets(known: [String]) async throws -> Int {
         try await killJobsOfUnknownTargets(known: known, now: Date())
     }
+    /// Pushes every pending job of `target` due before `until` to `until` (the breaker's pause).
+    @discardableResult
+    public func postpone(target: String, until: Date) async throws -> Int { try await postpone(target: target, dagId: nil, until: until) }
     /// ``prune(now:chunk:)`` now, in chunks of 2,000 jobs.
     @discardableResult
     public func prune() async throws -> PruneResult { try await prune(now: Date(), chunk: 2000) }

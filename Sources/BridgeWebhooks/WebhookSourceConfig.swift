@@ -1,5 +1,5 @@
 import BridgeConfig
-public import BridgeCore
+import BridgeCore
 
 /// One webhook source (`sources.webhooks[]` in `dagbridge.yaml`).
 ///

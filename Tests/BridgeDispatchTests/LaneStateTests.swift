@@ -20,7 +20,7 @@ import Testing
 
     @Test("plan: max_in_flight caps the claim; finished calls free their slots")
     func inFlightCap() {
-        var s = LaneState(policy: DispatchPolicy(maxInFlight: 3))
+        var s = LaneState(policy: DispatchPolicy(maxInFlight: 3, concurrency: .fixed))
         #expect(s.plan(now: t0) == .claim(limit: 3, probe: false))
         s.started([1, 2], now: t0, probe: false)
         #expect(s.plan(now: t0) == .claim(limit: 1, probe: false))
@@ -32,7 +32,7 @@ import Testing
 
     @Test("plan: the rate limit waits for the next token")
     func rateLimit() {
-        var s = LaneState(policy: DispatchPolicy(maxInFlight: 100, rateLimit: 2))
+        var s = LaneState(policy: DispatchPolicy(maxInFlight: 100, rateLimit: 2, concurrency: .fixed))
         guard case .claim(let n, false) = s.plan(now: t0) else { Issue.record("no claim"); return }
         s.started(Array(1...Int64(n)), now: t0, probe: false)
         guard case .wait(let until?) = s.plan(now: t0) else { Issue.record("no wait for a token"); return }
@@ -68,7 +68,8 @@ import Testing
 
     @Test("breaker: the failure that opens it postpones the job past the cool-down; one probe then closes it")
     func breaker() {
-        let policy = DispatchPolicy(retry: RetryPolicy(maxAttempts: 100, initialBackoff: 1, maxBackoff: 1, breakerThreshold: 2, breakerCooldown: 30))
+        let policy = DispatchPolicy(
+            retry: RetryPolicy(maxAttempts: 100, initialBackoff: 1, maxBackoff: 1, breakerThreshold: 2, breakerCooldown: 30), concurrency: .fixed)
         var s = LaneState(policy: policy)
         var rng = SystemRandomNumberGenerator()
         s.started([1, 2], now: t0, probe: false)
@@ -89,6 +90,71 @@ import Testing
         #expect(s.plan(now: until) == .wait(nil))
         _ = s.attemptFinished(job(3), result: Self.success, now: until, using: &rng)
         #expect(s.breaker.phase == .closed)
+    }
+
+    static let overload = TriggerResult(outcome: .retry(retryAfter: nil), reason: "HTTP 500 database is locked", httpStatus: 500, duration: 4.7)
+    static let refused = TriggerResult(outcome: .retry(retryAfter: nil), reason: "connection refused", duration: 0.001, reachedTarget: false)
+
+    /// Runs calls one round at a time at the lane's current limit; `answer` gives each call's result.
+    func rounds(_ s: inout LaneState, _ n: Int, from first: Int64 = 1, answer: (Int64) -> TriggerResult) -> Int64 {
+        var rng = SystemRandomNumberGenerator()
+        var id = first
+        for _ in 0..<n {
+            guard case .claim(let limit, _) = s.plan(now: t0) else { return id }
+            let ids = (0..<Int64(limit)).map { id + $0 }
+            id += Int64(limit)
+            s.started(ids, now: t0, probe: false)
+            for i in ids {
+                _ = s.attemptFinished(job(i), result: answer(i), now: t0, using: &rng)
+                s.finished(i)
+            }
+        }
+        return id
+    }
+
+    @Test("adaptive: overload above one call in flight slows the lane and leaves the breaker closed; at one call it counts")
+    func overloadIsNotAnOutage() {
+        var s = LaneState(policy: DispatchPolicy(retry: RetryPolicy(breakerThreshold: 3), maxInFlight: 8))
+        var next = rounds(&s, 6) { _ in TriggerResult(outcome: .delivered(run: nil), reason: "created", httpStatus: 200, duration: 0.02) }
+        #expect(s.concurrency.current == 8)
+        // Half the calls of every round fail with 500: the limit shrinks, the breaker never opens.
+        next = rounds(&s, 3, from: next) { $0 % 2 == 0 ? Self.overload : Self.success }
+        #expect(s.breaker.phase == .closed)
+        #expect(s.concurrency.current < 8)
+        #expect(s.takeLimitChange()?.reason == "overload")
+        // Every call failing: the limit goes down to 1, then failures at one call in flight open it.
+        next = rounds(&s, 12, from: next) { _ in Self.overload }
+        #expect(s.concurrency.current == 1)
+        #expect(s.breaker.phase == .open)
+    }
+
+    @Test("adaptive: an unreachable target counts towards the breaker at any concurrency")
+    func unreachableOpensTheBreaker() {
+        var s = LaneState(policy: DispatchPolicy(retry: RetryPolicy(breakerThreshold: 3), maxInFlight: 8))
+        let next = rounds(&s, 6) { _ in TriggerResult(outcome: .delivered(run: nil), reason: "created", httpStatus: 200, duration: 0.02) }
+        #expect(s.concurrency.current == 8)
+        var rng = SystemRandomNumberGenerator()
+        let ids = (0..<Int64(3)).map { next + $0 }
+        s.started(ids, now: t0, probe: false)
+        var opened: Date?
+        for i in ids {
+            if case .record(_, let until?) = s.attemptFinished(job(i), result: Self.refused, now: t0, using: &rng) { opened = until }
+        }
+        #expect(opened != nil && s.breaker.phase == .open)
+    }
+
+    @Test("the breaker's probe fails on an overload answer even above one call in flight")
+    func probeFailsOnOverload() {
+        var b = CircuitBreaker(threshold: 1, cooldown: 10)
+        b.record(.failure, now: t0)
+        #expect(b.permission(now: t0.addingTimeInterval(10)) == .probe)
+        b.probeStarted()
+        #expect(b.record(.neutral, now: t0.addingTimeInterval(11)) != nil)
+        #expect(b.phase == .open)
+        var closed = CircuitBreaker(threshold: 2, cooldown: 10)
+        closed.record(.failure, now: t0)
+        closed.record(.neutral, now: t0)
+        #expect(closed.state == .closed(failures: 1))
     }
 
     @Test("shutdown: a released call's late answer is discarded")

@@ -49,11 +49,30 @@ public struct AdminRoutes: Sendable {
             let list: [JSONValue] = dispatcher.status().sorted { $0.target < $1.target }.map { s in
                 ["target": .string(s.target), "in_flight": .int(Int64(s.inFlight)), "breaker": .string(s.breaker.rawValue),
                  "delivered": .int(Int64(s.delivered)), "duplicates": .int(Int64(s.duplicates)), "retries": .int(Int64(s.retries)), "dead": .int(Int64(s.dead)),
-                 "last_error": s.lastError.map(JSONValue.string) ?? .null, "last_error_at": s.lastErrorAt.map { .string(ISO8601.format($0)) } ?? .null]
+                 "last_error": s.lastError.map(JSONValue.string) ?? .null, "last_error_at": s.lastErrorAt.map { .string(ISO8601.format($0)) } ?? .null,
+                 "concurrency": Self.concurrencyJSON(s), "held": .object(JSONObject(s.held.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, .int(Int64($0.value))) })),
+                 "held_dags": .array(s.heldDAGs.map(Self.heldJSON))]
             }
             return jsonResponse(status: .ok, body: ["targets": .array(list)])
         }
         addDLQRoutes(to: admin)
+    }
+}
+
+extension AdminRoutes {
+    /// `concurrency` of a target in `GET /admin/targets`.
+    static func concurrencyJSON(_ s: Dispatcher.TargetStatus) -> JSONValue {
+        let ms = { (v: Double?) -> JSONValue in v.map { .double(($0 * 10_000).rounded() / 10) } ?? .null }
+        return [
+            "mode": .string(s.concurrencyMode.rawValue), "limit": .int(Int64(s.concurrency)), "max_in_flight": .int(Int64(s.maxInFlight)),
+            "latency_ms": ms(s.latency), "baseline_latency_ms": ms(s.baselineLatency),
+        ]
+    }
+
+    /// One held DAG in `GET /admin/targets`.
+    static func heldJSON(_ h: AdmissionGate.Held) -> JSONValue {
+        ["dag_id": .string(h.dagId), "reason": .string(h.reason.rawValue), "jobs": .int(Int64(h.jobs)), "until": .string(ISO8601.format(h.until)),
+         "queued_runs": h.queuedRuns.map { .int(Int64($0)) } ?? .null]
     }
 }
 

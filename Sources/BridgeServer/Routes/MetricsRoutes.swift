@@ -22,6 +22,8 @@ public struct MetricsRoutes: Sendable {
             metrics.connections(open: connections.openConnections)
             for s in dispatcher.status() {
                 metrics.breaker(target: s.target, state: s.breaker.gaugeValue)
+                metrics.concurrency(target: s.target, limit: s.concurrency, max: s.maxInFlight)
+                for (reason, jobs) in s.held { metrics.held(target: s.target, reason: reason.rawValue, jobs: jobs) }
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"

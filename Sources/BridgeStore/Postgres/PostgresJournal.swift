@@ -856,15 +856,17 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         held.withLock { $0.subtract(jobIDs) }
     }
 
-    public func postpone(target: String, until: Date) async throws -> Int {
+    public func postpone(target: String, dagId: String?, until: Date) async throws -> Int {
         let client = self.client
         let t = until.timeIntervalSince1970
         let target = target.pgText
+        let dag = dagId?.pgText
         return try await run("postponing jobs") {
             try await client.query(
                 """
                 UPDATE dagbridge.jobs SET next_attempt_at = \(t)
-                WHERE target = \(target) AND state = 'pending' AND next_attempt_at < \(t) RETURNING id
+                WHERE target = \(target) AND state = 'pending' AND next_attempt_at < \(t) AND (\(dag)::text IS NULL OR dag_id = \(dag))
+                RETURNING id
                 """
             ).collect().count
         }
