@@ -95,9 +95,10 @@ public struct AnswerClassifier: Sendable {
             case .invalidRequest, .config:
                 return TriggerResult(outcome: .permanent, reason: e.message, httpStatus: e.httpStatus, duration: duration)
             default:
+                // `.transport`: the network failed while fetching credentials; the target did not get the request.
                 return TriggerResult(
                     outcome: e.isRetriable ? .retry(retryAfter: nil) : .permanent, reason: e.message + (e.isRetriable ? "; will retry" : ""),
-                    httpStatus: e.httpStatus, duration: duration)
+                    httpStatus: e.httpStatus, duration: duration, reachedTarget: e.code != .transport)
             }
         }
         if let f = error as? any TransportFailure {

@@ -142,6 +142,9 @@ extension Dispatcher {
                 finish(job.id)
                 return
             }
+            // The call is over: its slot is free for the next claim while this attempt is written (at one
+            // call in flight, the journal's commit would otherwise sit between every two calls).
+            finish(job.id)
             let recorded = await record(job, attempt: AttemptRecord(at: started, result: result), transition: transition, now: now)
             if let until = openedUntil {
                 logger.warning("circuit breaker open", metadata: ["until": "\(ISO8601.format(until))", "last_error": "\(result.reason)"])
@@ -153,7 +156,6 @@ extension Dispatcher {
                 options.onAttempt?(target.name, outcome, now.timeIntervalSince(started))
             }
             log(job, transition: transition, outcome: outcome, reason: result.reason)
-            finish(job.id)
         }
 
         /// Writes the attempt, retrying a failing store a few times; false when it never got in

@@ -62,6 +62,7 @@ struct ClassificationTests {
         #expect(r.outcome == .retry(retryAfter: nil))
         #expect(r.reason == "timeout after 1s on target 'prod' (the request may have reached Airflow); will retry", "\(r.reason)")
         #expect(r.httpStatus == nil)
+        #expect(r.reachedTarget, "a timeout after sending is overload, not an outage")
         // The outcome shows the 1 s timeout fired (the server answers 200 after 3 s, which would be a
         // success); the duration recorded covers at least that second. No upper bound: it also holds
         // the wait for this task to resume, which a loaded CI machine can stretch by seconds.
@@ -95,6 +96,13 @@ struct ClassificationTests {
         let r = await c.trigger(job("ok"))
         #expect(r.outcome == .retry(retryAfter: nil))
         #expect(r.reason.hasPrefix("cannot reach target 'gone'"), "\(r.reason)")
+        // Never sent: an outage for the breaker, not overload for the concurrency limit.
+        #expect(r.reachedTarget == false)
+        // Airflow 3's token endpoint refused the same way: also unreachable.
+        let auth = AuthConfig.airflowPassword(username: "u", password: Secret("p"), tokenURL: nil)
+        let c3 = try AirflowClient(config: TargetConfig(name: "gone", url: "http://127.0.0.1:\(port)", auth: auth, timeout: 2), transport: try makeClient())
+        let r3 = await c3.trigger(job("ok"))
+        #expect(r3.outcome == .retry(retryAfter: nil) && r3.reachedTarget == false, "\(r3.reason)")
     }
 
     @Test func badRunIdIsRejectedBeforeSending() async throws {
