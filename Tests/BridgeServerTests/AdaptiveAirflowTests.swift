@@ -30,7 +30,8 @@ struct AdaptiveAirflowTests {
         env["DAGBRIDGE_BIN"] = CLI.binary
         if let pgURL { env["AIRFLOW_PG_URL"] = pgURL }
         let argv = ["python3", script] + args + ["--airflow-port", "\(port)"]
-        let r = try await offPool { try runCommand(argv, environment: env, timeout: timeout) }
+        let environment = env
+        let r = try await offPool { try runCommand(argv, environment: environment, timeout: timeout) }
         let last = r.out.split(separator: "\n").last.map(String.init) ?? ""
         return (r.status, try? JSONParser.parse(Array(last.utf8)), r.out + "\n" + String(r.err.suffix(4000)))
     }

@@ -146,6 +146,24 @@ struct JournalContractTests {
         _ = ids
     }
 
+    @Test("postpone by DAG pushes only that DAG's pending jobs (admission holds), without attempts", arguments: Backend.allCases)
+    func postponeOneDAG(_ backend: Backend) async throws {
+        guard backendRuns(backend) else { return }
+        let t = try await JournalUnderTest.make(backend)
+        defer { Task { await t.cleanup() } }
+        let j = t.journal
+        var other = makeJob("c__e")
+        other.dagId = "other_dag"
+        _ = try await j.enqueue(event: makeEvent("e"), jobs: [makeJob("a__e"), makeJob("b__e"), other])
+        let until = Date().addingTimeInterval(60)
+        #expect(try await j.postpone(target: "prod", dagId: "build_dag", until: until) == 2)
+        #expect(try await j.postpone(target: "prod", dagId: "build_dag", until: until) == 0, "already pushed")
+        #expect(try await j.postpone(target: "elsewhere", dagId: "other_dag", until: until) == 0)
+        let due = try await j.claimDue(target: "prod", limit: 5)
+        #expect(due.map(\.job.dagId) == ["other_dag"])
+        #expect(due.allSatisfy { $0.attempts == 0 })
+    }
+
     @Test("dead-letter listing filters by rule, target, reason text, time and limit", arguments: Backend.allCases)
     func filters(_ backend: Backend) async throws {
         guard backendRuns(backend) else { return }
