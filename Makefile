@@ -31,7 +31,7 @@ demo: build
 test: build
 	@scripts/setup.sh --test
 	@echo "== Apache Airflow testbeds (cached venvs; the first run installs them from PyPI)"
-	scripts/airflow-testbed.sh install 3.3.2
+	AIRFLOW_DB=postgres scripts/airflow-testbed.sh install 3.3.2   # also psycopg2/asyncpg: Airflow on PostgreSQL
 	scripts/airflow-testbed.sh install 2.11.2
 	@# 1.10.15 needs the machine's Python 3.8; exit 3 = none here (the reason is printed): go on, its test reports skipped (fails under CI=true)
 	scripts/airflow-testbed.sh install 1.10.15 || [ $$? = 3 ]

@@ -195,6 +195,12 @@ ENVEOF
   fi
   local AF=$VENV/bin/airflow
   launch() { local n=$1; shift; (exec setsid "$AF" "$@" >"$RUN/$n.log" 2>&1 </dev/null) & echo $! >"$RUN/$n.pid"; }
+  # The scheduler exits on a "database is locked" at its start (SQLite, API writes meanwhile): start it again,
+  # in the same process group, so `stop` ends the loop with it.
+  launch_again() {
+    local n=$1; shift
+    (exec setsid bash -c 'while :; do "$@"; sleep 1; done' loop "$AF" "$@" >>"$RUN/$n.log" 2>&1 </dev/null) & echo $! >"$RUN/$n.pid"
+  }
   ready() {
     if [ "$MAJOR" -ge 3 ]; then
       local T
@@ -213,7 +219,7 @@ ENVEOF
   elif [ "$MAJOR" -le 1 ]; then   # the webserver execs gunicorn from the venv's bin (on PATH via env.sh)
     launch webserver webserver -hn 127.0.0.1 -p "$PORT" -w 1
   else
-    launch webserver webserver -H 127.0.0.1 -p "$PORT"; launch scheduler scheduler -s
+    launch webserver webserver -H 127.0.0.1 -p "$PORT"; launch_again scheduler scheduler -s
   fi
   local i
   for i in $(seq 900); do
@@ -221,7 +227,7 @@ ENVEOF
     if [ "$i" = 900 ]; then tail -n 20 "$RUN"/*.log >&2; stop "$PORT"; echo "Airflow $V not ready on $B" >&2; exit 1; fi
     sleep 0.2
   done
-  [ "$MAJOR" -ge 3 ] && launch scheduler scheduler -s   # after readiness: less CPU contention; queued runs wait for it
+  [ "$MAJOR" -ge 3 ] && launch_again scheduler scheduler -s   # after readiness: less CPU contention; queued runs wait for it
   echo "READY $B"
 }
 

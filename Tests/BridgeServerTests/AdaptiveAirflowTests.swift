@@ -66,6 +66,10 @@ struct AdaptiveAirflowTests {
         let runs = Self.int(drain?["runs"]) ?? -1
         #expect(Self.int(drain?["accepted"]) == 600 && runs == 600, "\(out)")
         #expect(Self.int(drain?["dead"]) == 0, "\(out)")
+        // /admin/targets shows the adaptive limit, inside 1...max_in_flight.
+        let concurrency = drain?["concurrency"]
+        #expect(concurrency?["mode"]?.stringValue == "adaptive" && Self.int(concurrency?["max_in_flight"]) == 4, "\(out)")
+        #expect((1...4).contains(Self.int(concurrency?["limit"]) ?? 0), "\(out)")
         let rate = drain?["runs_per_s"]?.doubleValue ?? 0
         // The report: ~0.2 runs/s through the breaker with a fixed 4; one call at a time did ~60.
         #expect(rate >= 5, "drain rate \(rate) runs/s: \(out)")
