@@ -10,8 +10,9 @@ public import Foundation
 ///   answer up to the slow-start threshold (it doubles per round), then by one per round.
 /// - An overload answer (5xx, 429, 408, a timeout after the request was sent) halves it, once per
 ///   round: calls that started before the cut do not cut again. The level that overloaded is then
-///   blocked for 30 s (doubling, up to 10 min, while probes of it keep failing): one failing probe of
-///   an Airflow on SQLite costs seconds of "database is locked", so it is not retried every round.
+///   blocked for 30 s, or 20 times as long as the failed call took if that is longer (doubling, up to
+///   10 min, while probes of it keep failing): one failing probe of an Airflow on SQLite stalls it for
+///   its 5 s busy wait, so a probe may cost at most about 5 % of the time.
 /// - Rising latency shrinks it by one per round: Vegas' estimate of the calls waiting in the target,
 ///   `limit × (1 − baseline / latency)` (baseline: the fastest answer of the last 30–60 s, latency: a
 ///   moving average), above ``queueHigh``. Below ``queueLow`` the limit may grow.
@@ -28,8 +29,9 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     public enum Signal: Sendable, Equatable {
         /// The target answered (delivered, duplicate, or refused for the job's own reasons) after `latency` seconds.
         case answered(latency: Double)
-        /// The target is overloaded: 5xx, 429, 408, or a timeout after the request was sent.
-        case overloaded
+        /// The target is overloaded: 5xx, 429, 408, or a timeout after the request was sent; the
+        /// failed call took `latency` seconds.
+        case overloaded(latency: Double)
         /// The target could not be reached: the request was never sent (refused, DNS, TLS, connect timeout).
         case unreachable
     }
@@ -61,8 +63,10 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     /// Vegas' bounds on the estimated calls waiting in the target.
     public static let queueLow = 1.0
     public static let queueHigh = 2.0
-    /// Seconds a level that overloaded stays blocked at first, and at most.
+    /// Seconds a level that overloaded stays blocked at first (at least), and at most.
     public static let firstBlock = 30.0
+    /// A first block lasts at least this many times the failed call's duration.
+    public static let probeCostFactor = 20.0
     public static let longestBlock = 600.0
     /// The baseline is the fastest answer of the last one to two of these windows (seconds).
     public static let baselineWindow = 30.0
@@ -113,12 +117,13 @@ public struct ConcurrencyLimit: Sendable, Equatable {
         guard adaptive else { return nil }
         let before = current
         switch signal {
-        case .overloaded:
+        case .overloaded(let seconds):
             // Only the round's first overload answer cuts and blocks (the others started before it).
             if cut(ticket, to: max(1, window / 2)), ticket.limitAtStart > 1 {
                 // A level that failed again soon after its block ended waits twice as long.
                 let again = blockedLevel.map { ticket.limitAtStart <= $0 } ?? false
-                blockSeconds = again && now < blockedUntil.addingTimeInterval(blockSeconds) ? min(Self.longestBlock, blockSeconds * 2) : Self.firstBlock
+                let first = min(Self.longestBlock, max(Self.firstBlock, Self.probeCostFactor * seconds))
+                blockSeconds = again && now < blockedUntil.addingTimeInterval(blockSeconds) ? min(Self.longestBlock, blockSeconds * 2) : first
                 blockedLevel = ticket.limitAtStart
                 blockedUntil = now.addingTimeInterval(blockSeconds)
             }

@@ -145,7 +145,7 @@ public struct LaneState: Sendable {
     /// What an attempt's result says about the target.
     public static func signal(_ result: TriggerResult) -> ConcurrencyLimit.Signal {
         guard case .retry = result.outcome else { return .answered(latency: result.duration) }
-        return result.reachedTarget ? .overloaded : .unreachable
+        return result.reachedTarget ? .overloaded(latency: result.duration) : .unreachable
     }
 
     /// Shutdown: the calls still in flight are handed back; their late results will be discarded.

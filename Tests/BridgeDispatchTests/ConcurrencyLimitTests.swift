@@ -17,7 +17,7 @@ struct SimulatedTarget {
 
     func answer(inFlight k: Int) -> (ConcurrencyLimit.Signal, Double) {
         if down { return (.unreachable, 0.001) }
-        if k > capacity { return (.overloaded, failAfter) }
+        if k > capacity { return (.overloaded(latency: failAfter), failAfter) }
         return (.answered(latency: service * max(1, Double(k) / Double(workers))), service * max(1, Double(k) / Double(workers)))
     }
 }
@@ -114,10 +114,10 @@ struct Simulation {
         }
         #expect(l.current == 8)
         for i in 0..<8 { tickets.append(l.started(inFlight: i)) }
-        let change = l.finished(tickets[0], .overloaded, now: t0)
+        let change = l.finished(tickets[0], .overloaded(latency: 0.5), now: t0)
         #expect(change == ConcurrencyLimit.Change(from: 8, to: 4, reason: "overload"))
         // The other calls of that round fail too: no further cut.
-        for t in tickets.dropFirst() { #expect(l.finished(t, .overloaded, now: t0) == nil) }
+        for t in tickets.dropFirst() { #expect(l.finished(t, .overloaded(latency: 0.5), now: t0) == nil) }
         #expect(l.current == 4)
         // Fast answers grow it again, but not to 8 before the block ends.
         for i in 0..<400 {
