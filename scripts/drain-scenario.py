@@ -442,7 +442,7 @@ def main():
     except SystemExit as e:
         log(f"failed: {e}; files in {work}")
         raise
-    if code == 0:
+    if code == 0 and not os.environ.get("KEEP_FILES"):
         shutil.rmtree(work, ignore_errors=True)
     else:
         log(f"files kept in {work}")

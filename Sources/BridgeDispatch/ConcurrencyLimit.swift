@@ -8,11 +8,11 @@ public import Foundation
 ///
 /// - It starts at 1 and grows while the limit is actually used and answers stay fast: by one per
 ///   answer up to the slow-start threshold (it doubles per round), then by one per round.
-/// - An overload answer (5xx, 429, 408, a timeout after the request was sent) halves it, once per
-///   round: calls that started before the cut do not cut again. The level that overloaded is then
-///   blocked for 30 s, or 20 times as long as the failed call took if that is longer (doubling, up to
-///   10 min, while probes of it keep failing): one failing probe of an Airflow on SQLite stalls it for
-///   its 5 s busy wait, so a probe may cost at most about 5 % of the time.
+/// - An overload answer (5xx, 429, 408, a timeout after the request was sent) halves the level that
+///   call saw (every failure of a round asks for the same level, so a round cuts once). The limit then
+///   does not grow past the level it was cut to for 30 s, or 20 times as long as the failed call took
+///   if that is longer (doubling, up to 10 min, while probes keep failing): one failing probe of an
+///   Airflow on SQLite stalls it for its 5 s busy wait, so probing may cost about 5 % of the time.
 /// - Rising latency shrinks it by one per round: Vegas' estimate of the calls waiting in the target,
 ///   `limit × (1 − baseline / latency)` (baseline: the fastest answer of the last 30–60 s, latency: a
 ///   moving average), above ``queueHigh``. Below ``queueLow`` the limit may grow.
@@ -79,6 +79,7 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     private var slowStartThreshold: Double
     private var seq: UInt64 = 0
     private var lastCutSeq: UInt64 = 0
+    private var lastBlockSeq: UInt64 = 0
     private var baselineNow = Double.infinity
     private var baselinePrevious = Double.infinity
     private var baselineSince: Date?
@@ -118,13 +119,22 @@ public struct ConcurrencyLimit: Sendable, Equatable {
         let before = current
         switch signal {
         case .overloaded(let seconds):
-            // Only the round's first overload answer cuts and blocks (the others started before it).
-            if cut(ticket, to: max(1, window / 2)), ticket.limitAtStart > 1 {
-                // A level that failed again soon after its block ended waits twice as long.
-                let again = blockedLevel.map { ticket.limitAtStart <= $0 } ?? false
+            // Down to half the level this call saw: every overload answer of a round asks for the same
+            // level, so a round cuts once even when a milder cut (latency) came between.
+            let target = max(1, Double(ticket.limitAtStart) / 2)
+            if window > target {
+                window = target
+                slowStartThreshold = target
+                lastCutSeq = seq
+            }
+            // Only the round's first overload answer (re)starts the block: no growth past the level it
+            // left for the block's time. A level that fails again soon after its block ended waits twice as long.
+            if ticket.limitAtStart > 1, ticket.seq > lastBlockSeq {
+                lastBlockSeq = seq
+                let again = blockedLevel.map { ticket.limitAtStart >= $0 } ?? false
                 let first = min(Self.longestBlock, max(Self.firstBlock, Self.probeCostFactor * seconds))
                 blockSeconds = again && now < blockedUntil.addingTimeInterval(blockSeconds) ? min(Self.longestBlock, blockSeconds * 2) : first
-                blockedLevel = ticket.limitAtStart
+                blockedLevel = current + 1
                 blockedUntil = now.addingTimeInterval(blockSeconds)
             }
             return change(from: before, reason: "overload")

@@ -119,12 +119,20 @@ struct Simulation {
         // The other calls of that round fail too: no further cut.
         for t in tickets.dropFirst() { #expect(l.finished(t, .overloaded(latency: 0.5), now: t0) == nil) }
         #expect(l.current == 4)
-        // Fast answers grow it again, but not to 8 before the block ends.
+        // Fast answers do not grow it past the level it was cut to before the block ends.
         for i in 0..<400 {
             let t = l.started(inFlight: l.current - 1)
             _ = l.finished(t, .answered(latency: 0.01), now: t0.addingTimeInterval(Double(i) * 0.01))
         }
-        #expect(l.current == 7)
+        #expect(l.current == 4)
+        // A milder cut between two overload answers of one round: the overload still halves the level it saw.
+        var m = ConcurrencyLimit(maximum: 16, adaptive: true)
+        while m.current < 4 { _ = m.finished(m.started(inFlight: m.current - 1), .answered(latency: 0.01), now: t0) }
+        let round = (0..<4).map { m.started(inFlight: $0) }
+        _ = m.finished(round[0], .answered(latency: 5), now: t0)  // a success that waited behind a lock: latency
+        #expect(m.current < 4)
+        #expect(m.finished(round[1], .overloaded(latency: 5), now: t0)?.to == 2)
+        #expect(m.finished(round[2], .overloaded(latency: 5), now: t0) == nil)
         let late = t0.addingTimeInterval(ConcurrencyLimit.firstBlock + 1)
         for _ in 0..<50 {
             let t = l.started(inFlight: l.current - 1)
