@@ -57,9 +57,40 @@ public struct DLQActionResult: Sendable, Equatable {
 }
 
 extension Journal {
-    /// Jobs matching `filter`, oldest update first.
+    /// Jobs matching `filter`, oldest update first (newest first with ``JobFilter/newestFirst``).
+    ///
+    /// Every order and cursor is a range of `jobs_state_updated (state, updated_at)` (the rowid
+    /// `id` is its implicit last column), so a page deep in a 100,000-job DLQ reads one page of rows.
     public func jobs(matching filter: JobFilter) async throws -> [StoredJob] {
-        var sql = "SELECT \(Journal.jobColumns) FROM jobs WHERE state = ?"
+        let (whereSQL, whereArgs) = Journal.filterSQL(filter)
+        var sql = "SELECT \(Journal.jobColumns) FROM jobs WHERE " + whereSQL
+        var args = whereArgs
+        sql += filter.newestFirst ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id"
+        if let l = filter.limit {
+            sql += " LIMIT ?"
+            args.append(l)
+        }
+        let arguments = StatementArguments(args)
+        let query = sql
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: query, arguments: arguments).map(Journal.decodeJob)
+        }
+    }
+
+    /// How many jobs match `filter` (its limit and cursor ignored), counting at most `upTo`: a
+    /// caller that shows "more than 10,000" never scans the whole DLQ to say so.
+    public func countJobs(matching filter: JobFilter, upTo: Int) async throws -> Int {
+        var f = filter
+        f.cursor = nil
+        let (whereSQL, whereArgs) = Journal.filterSQL(f)
+        let arguments = StatementArguments(whereArgs + [upTo])
+        let query = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE \(whereSQL) LIMIT ?)"
+        return try await pool.read { db in try Int.fetchOne(db, sql: query, arguments: arguments) ?? 0 }
+    }
+
+    /// The `WHERE` clause of a filter (without its limit) and its arguments.
+    static func filterSQL(_ filter: JobFilter) -> (String, [(any DatabaseValueConvertible)?]) {
+        var sql = "state = ?"
         var args: [(any DatabaseValueConvertible)?] = [filter.state.rawValue]
         if let r = filter.rule {
             sql += " AND rule = ?"
@@ -81,16 +112,12 @@ extension Journal {
             sql += " AND instr(lower(COALESCE(last_reason, '')), lower(?)) > 0"
             args.append(r)
         }
-        sql += " ORDER BY updated_at, id"
-        if let l = filter.limit {
-            sql += " LIMIT ?"
-            args.append(l)
+        if let c = filter.cursor {
+            sql += filter.newestFirst ? " AND (updated_at, id) < (?, ?)" : " AND (updated_at, id) > (?, ?)"
+            args.append(c.updatedAt)
+            args.append(c.id)
         }
-        let arguments = StatementArguments(args)
-        let query = sql
-        return try await pool.read { db in
-            try Row.fetchAll(db, sql: query, arguments: arguments).map(Journal.decodeJob)
-        }
+        return (sql, args)
     }
 
     /// One job, or nil.

@@ -62,6 +62,8 @@ public protocol JournalStore: JobStore, AnyObject {
 
     /// Jobs matching `filter`, oldest update first.
     func jobs(matching filter: JobFilter) async throws -> [StoredJob]
+    /// How many jobs match `filter` (its limit and cursor ignored), counting at most `upTo`.
+    func countJobs(matching filter: JobFilter, upTo: Int) async throws -> Int
     /// One job, or nil.
     func job(id: Int64) async throws -> StoredJob?
     /// One stored event by row id, or nil.
