@@ -1,3 +1,5 @@
+import BridgeAirflow
+import BridgeConfig
 import BridgeCore
 import BridgeIntake
 import BridgeRules
@@ -249,5 +251,35 @@ struct ConsoleRoutesTests {
             #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&lt;b&gt;not bold&lt;/b&gt;"))
             #expect(!html.contains(Self.admin) && !html.contains(Self.viewer))
         }
+    }
+
+    @Test("server.viewer_tokens: secrets of 16+ characters in a list; a short one or a scalar is an error at its line")
+    func viewerTokensAreReadAndChecked() throws {
+        func parse(_ server: String) throws -> (ServiceConfig?, [String]) {
+            let text = "server:\n" + server + "\ntargets:\n  stub: { url: \"http://127.0.0.1:1\", api: v2 }\n"
+            let (node, _) = YAMLLoader.parse(text, file: "d.yaml")
+            var diags = Diagnostics()
+            let config = ServiceConfig.parse(try #require(node), file: "/tmp/d.yaml", resolver: SecretResolver(environment: ["V": Self.viewer]), diagnostics: &diags)
+            return (diags.hasErrors ? nil : config, diags.items.map(\.description))
+        }
+        let (ok, _) = try parse("  admin_token: \(Self.admin)\n  viewer_tokens: [\"${env:V}\"]")
+        #expect(ok?.server.viewerTokens.map(\.value) == [Self.viewer])
+        #expect(ok?.server.viewerTokens.first?.description.contains(Self.viewer) == false)
+        let (short, shortDiags) = try parse("  admin_token: \(Self.admin)\n  viewer_tokens: [short]")
+        #expect(short == nil && shortDiags.contains { $0.contains("d.yaml:3") && $0.contains("at least 16 characters") }, "\(shortDiags)")
+        let (scalar, scalarDiags) = try parse("  admin_token: \(Self.admin)\n  viewer_tokens: \(Self.viewer)")
+        #expect(scalar == nil && scalarDiags.contains { $0.contains("must be a list") }, "\(scalarDiags)")
+        let (_, lonely) = try parse("  viewer_tokens: [\"${env:V}\"]")
+        #expect(lonely.contains { $0.contains("no effect without admin_token") }, "\(lonely)")
+    }
+
+    @Test("the Airflow link of a job: per API flavour, escaped, never with the target URL's credentials")
+    func airflowRunLinks() {
+        let v2 = TargetConfig(name: "t", url: "https://user:s3cret@airflow.example:8443/base/", api: .v2)
+        #expect(ConsolePages.airflowRunURL(v2, dagID: "my dag", runID: "rule__a/b") == "https://airflow.example:8443/base/dags/my%20dag/runs/rule__a%2Fb")
+        let v1 = TargetConfig(name: "t", url: "http://127.0.0.1:8080", api: .v1)
+        #expect(ConsolePages.airflowRunURL(v1, dagID: "d", runID: "r") == "http://127.0.0.1:8080/dags/d/grid?dag_run_id=r")
+        let odd = TargetConfig(name: "t", url: "javascript:alert(1)", api: .v2)
+        #expect(ConsolePages.airflowRunURL(odd, dagID: "d", runID: "r") == nil)
     }
 }

@@ -61,10 +61,15 @@ extension ConsolePages {
     static func airflowRunURL(_ target: TargetConfig, dagID: String, runID: String) -> String? {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        guard let base = URL(string: target.url), let scheme = base.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        // Credentials in the target URL (https://user:pass@host) never reach a page.
+        guard var parts = URLComponents(string: target.url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let dag = dagID.addingPercentEncoding(withAllowedCharacters: allowed), let run = runID.addingPercentEncoding(withAllowedCharacters: allowed)
         else { return nil }
-        var root = target.url
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        parts.fragment = nil
+        guard var root = parts.string else { return nil }
         while root.hasSuffix("/") { root.removeLast() }
         switch target.api {
         case .v2: return "\(root)/dags/\(dag)/runs/\(run)"
