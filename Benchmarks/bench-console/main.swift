@@ -20,7 +20,9 @@ let total = args.first ?? 100_000
 let iterations = args.count > 1 ? args[1] : 200
 let dir = NSTemporaryDirectory() + "bench-console-\(UUID().uuidString)"
 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(atPath: dir) }
+// BENCH_CONSOLE_KEEP=1 keeps the journal (its path is printed) to read query plans on it.
+let keep = ProcessInfo.processInfo.environment["BENCH_CONSOLE_KEEP"] == "1"
+defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
 
 let rulesText = (0..<10).map { i in
     """
@@ -75,6 +77,7 @@ for target in ["prod", "staging"] {
     }
 }
 let counts = try await journal.counts()
+if keep { say("journal: \(dir)/journal.sqlite") }
 say("filled \(total) jobs in \(String(format: "%.1f", Date().timeIntervalSince(fillStart))) s: \(counts.dead) dead, \(counts.delivered) delivered")
 
 let dlq = DLQService(journal: journal, currentRules: { ruleSet })

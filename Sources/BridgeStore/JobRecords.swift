@@ -255,6 +255,9 @@ public struct JobFilter: Sendable, Equatable {
     /// Keyset pagination: only jobs strictly after this position in the listing order (before it,
     /// in time, with ``newestFirst``). An index range, never an `OFFSET` over the whole DLQ.
     public var cursor: JobCursor?
+    /// With ``reason``: look for the text only among this many jobs (after the cursor, in the
+    /// listing order) that match the other fields, so a rare text never scans the whole DLQ.
+    public var scanLimit: Int?
 
     public init(
         state: JobState = .dead, rule: String? = nil, target: String? = nil, since: Date? = nil, until: Date? = nil,

@@ -43,8 +43,10 @@ public struct ConsolePages: Sendable {
 
     /// Dead jobs per page.
     static let pageSize = 50
-    /// Counts stop here ("more than 10,000 match"), so no page scans the whole DLQ to count it.
-    static let countCap = 10_000
+    /// Counts stop here ("more than 1,000 match"), so no page scans the whole DLQ to count it.
+    static let countCap = 1_000
+    /// Jobs a reason-text search looks through per page.
+    static let reasonWindow = 5_000
     /// Results listed on a preview or result page (all are acted on).
     static let resultRows = 500
 
@@ -160,13 +162,30 @@ public struct ConsolePages: Sendable {
         }
         filter.newestFirst = true
         filter.limit = Self.pageSize + 1
+        // A reason text is searched for in windows of the newest jobs matching the other fields, a
+        // page at a time: a text no job has costs one window, not a scan of the whole DLQ.
+        if filter.reason != nil { filter.scanLimit = Self.reasonWindow }
         var jobs = try await dlq.page(filter)
         let hasMore = jobs.count > Self.pageSize
         if hasMore { jobs.removeLast() }
-        let count = try await dlq.count(filter, upTo: Self.countCap + 1)
+        var next = hasMore ? jobs.last.map(JobCursor.init(after:)) : nil
+        if filter.reason != nil, !hasMore { next = try await dlq.scanEnd(filter) }
+        var fromStart = filter
+        fromStart.cursor = nil
+        var windowed = false
+        if filter.reason != nil {
+            if filter.cursor == nil, !hasMore { windowed = next != nil } else { windowed = try await dlq.scanEnd(fromStart) != nil }
+        }
+        // A first page that is not full already holds every match (of the first window, with a
+        // reason text): no second pass to count them.
+        var count = jobs.count
+        if filter.cursor != nil || hasMore { count = try await dlq.count(filter, upTo: Self.countCap + 1) }
         let countShort = count > Self.countCap ? "\(Self.countCap.formatted())+" : count.formatted()
         c["countShort"] = countShort
-        c["countText"] = count > Self.countCap ? "More than \(Self.countCap.formatted()) dead jobs match." : "\(count.formatted()) dead jobs match."
+        c["countText"] =
+            windowed
+            ? "\(countShort) of the newest \(Self.reasonWindow.formatted()) dead jobs match; older jobs are searched page by page (Older jobs)."
+            : count > Self.countCap ? "More than \(Self.countCap.formatted()) dead jobs match." : "\(count.formatted()) dead jobs match."
         c["jobs"] = jobs.map { j -> [String: Any] in
             ["id": j.id, "rule": j.job.rule, "target": j.job.target, "dagID": j.job.dagId, "reason": j.lastReason ?? "", "attempts": j.attempts,
              "updated": ISO8601.format(j.updatedAt)]
@@ -175,7 +194,7 @@ public struct ConsolePages: Sendable {
         for name in Self.filterFields { if let v = query.nonEmpty(name) { keep.append((name, v)) } }
         c["hiddenFilter"] = keep.map { ["name": $0.0, "value": $0.1] }
         if filter.cursor != nil { c["firstURL"] = Self.url("/console/dead-letters", keep) }
-        if hasMore, let last = jobs.last { c["nextURL"] = Self.url("/console/dead-letters", keep + [("before", JobCursor(after: last).text)]) }
+        if let next { c["nextURL"] = Self.url("/console/dead-letters", keep + [("before", next.text)]) }
         return render("dead-letters", c, viewer: viewer, nav: "navDead")
     }
 

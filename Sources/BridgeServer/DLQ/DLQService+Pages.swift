@@ -15,6 +15,11 @@ extension DLQService {
         try await journal.countJobs(matching: filter, upTo: upTo)
     }
 
+    /// The last job a ``JobFilter/scanLimit`` search looks at, nil when its window reaches the end.
+    public func scanEnd(_ filter: JobFilter) async throws -> JobCursor? {
+        try await journal.scanEnd(matching: filter)
+    }
+
     /// Job counts by state.
     public func counts() async throws -> JournalCounts {
         try await journal.counts()
