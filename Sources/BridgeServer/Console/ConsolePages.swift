@@ -19,7 +19,9 @@ public struct ConsoleViewer: Sendable {
 
 /// A rendered console page and its status.
 public struct ConsolePage: Sendable {
+    /// The HTTP status the page is sent with (200, or the error's).
     public var status: HTTPStatusCode
+    /// The whole document.
     public var html: String
 }
 

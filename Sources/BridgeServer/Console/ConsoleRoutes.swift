@@ -33,6 +33,7 @@ public struct ConsoleRoutes: Sendable {
         self.logger = logger
     }
 
+    /// Registers every `/console` route (and the static stylesheet and script) on `router`.
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/console/static/console.css") { _, _ in asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         router.get("/console/static/console.js") { _, _ in asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
