@@ -160,7 +160,11 @@ struct ConsoleRoutesTests {
             let (cookie, csrf) = try await Self.login(client, token: Self.admin)
             let forged = cookie.replacingOccurrences(of: ".admin.", with: ".viewer.")
             let forgedPage = try await client.execute(uri: "/console/dead-letters", method: .get, headers: [.cookie: forged])
-            #expect(forgedPage.status == .seeOther)
+            #expect(forgedPage.status == .seeOther && forgedPage.headers[.location] == "/console/login?session=forged")
+            let told = try await client.execute(uri: "/console/login?session=forged", method: .get)
+            #expect(Self.text(told).contains("The session cookie is not valid"))
+            let injected = try await client.execute(uri: "/console/login?session=%3Cscript%3E", method: .get)
+            #expect(!Self.text(injected).contains("<script>") && !Self.text(injected).contains("role=\"alert\""))
             let r = try await Self.post(client, "/console/dead-letters/apply", cookie: forged, "_csrf=\(csrf)&action=purge&scope=all")
             #expect(r.status == .unauthorized && String(buffer: r.body).contains("not valid"))
             // Logout revokes the session even if the browser kept the cookie.

@@ -37,7 +37,11 @@ public struct ConsoleRoutes: Sendable {
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/console/static/console.css") { _, _ in asset(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         router.get("/console/static/console.js") { _, _ in asset(ConsoleAssets.js, type: "text/javascript; charset=utf-8") }
-        router.get("/console/login") { request, _ in try await loginForm(request, message: nil, status: 200) }
+        router.get("/console/login") { request, _ in
+            // Why a page sent the browser here: one of the fixed refusal messages, never text from the URL.
+            let why = ConsoleForm.query(request)["session"].flatMap(ConsoleSessions.Refusal.init(rawValue:))
+            return try await loginForm(request, message: why.flatMap { $0 == .missing ? nil : $0.message }, status: 200)
+        }
         router.post("/console/login") { request, _ in try await login(request) }
         router.post("/console/logout") { request, _ in
             try await guarded(request, form: true) { session, _, _ in
@@ -133,7 +137,11 @@ public struct ConsoleRoutes: Sendable {
         switch sessions.verify(ConsoleForm.cookie(ConsoleSessions.cookieName, in: request)) {
         case .success(let s): session = s
         case .failure(let refusal):
-            if !isForm { return redirect("/console/login") }
+            if !isForm {
+                var r = redirect(refusal == .missing ? "/console/login" : "/console/login?session=\(refusal.rawValue)")
+                if refusal != .missing { r.headers[values: .setCookie] = [clearCookie(ConsoleSessions.cookieName)] }
+                return r
+            }
             var r = try await loginForm(request, message: refusal.message + " Nothing was done.", status: 401)
             r.headers[values: .setCookie].append(clearCookie(ConsoleSessions.cookieName))
             return r

@@ -31,7 +31,7 @@ struct ConsoleSession: Sendable, Equatable {
 /// the nonce for the rest of its lifetime.
 final class ConsoleSessions: Sendable {
     /// Why a cookie or token was refused; the message is what the login page says.
-    enum Refusal: Error, Equatable {
+    enum Refusal: String, Error, Equatable {
         case missing, malformed, forged, expired, revoked
 
         var message: String {
