@@ -11,7 +11,7 @@ BIN := .build/debug/dagbridge
 # with leases running out, the PostgreSQL journal's suites, whose connect deadlines a starved 2-core machine
 # missed): they run after the rest, serially, so the parallel run's
 # load cannot fail them.
-TIMED_SUITES := SlowClientTests|AdaptiveAirflowTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests|JournalContractTests|PostgresJournalTests|PostgresServerTests|DeadlineTests|StoreCopyTests|ReplayJournalTests
+TIMED_SUITES := SlowClientTests|AdaptiveAirflowTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests|JournalContractTests|PostgresJournalTests|PostgresServerTests|DeadlineTests|StoreCopyTests|ReplayJournalTests|ConsoleBrowserTests|JournalPagingTests
 
 setup:
 	@scripts/setup.sh
@@ -49,6 +49,7 @@ bench: setup
 	$(SWIFT) run -c release bench-store
 	$(SWIFT) run -c release bench-http
 	$(SWIFT) run -c release bench-kafka
+	$(SWIFT) run -c release bench-console
 	BENCH_KAFKA_BIN=.build/release/bench-kafka scripts/bench-kafka-tansu.sh
 	scripts/bench-webhook.sh
 

@@ -30,6 +30,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // The operations console's server-rendered pages (logic-less templates, escaped by default).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C shims: only the wrapper module imports them.
@@ -114,6 +116,8 @@ var package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "dagbridge", dependencies: [
             "BridgeCore", "BridgeConfig", "BridgeRules", "BridgeHTTP", "BridgeAirflow", "BridgeStore", "BridgeDispatch", "BridgeIntake", "BridgeServer",
@@ -128,6 +132,9 @@ var package = Package(
         .executableTarget(name: "bench-kafka", dependencies: ["BridgeCore", "BridgeKafka", "BridgeKafkaTesting", "BridgeStore", "BridgeIntake", "BridgeServer", "BridgeRules",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Benchmarks/bench-kafka"),
+        .executableTarget(name: "bench-console", dependencies: ["BridgeCore", "BridgeStore", "BridgeRules", "BridgeIntake", "BridgeServer",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/bench-console"),
 
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),

@@ -6,7 +6,8 @@
 #                             (SigV4 cross-check, stub servers, Airflow testbeds), an MIT KDC, kinit and
 #                             Apache with mod_auth_gssapi (the Kerberos/SPNEGO testbed, scripts/kerberos-testbed.sh),
 #                             kubernetes-validate in a cached venv (the manifest schema check, scripts/k8s-validate.sh),
-#                             PostgreSQL (the throwaway journal clusters of scripts/pg-testbed.sh; never started as a service)
+#                             PostgreSQL (the throwaway journal clusters of scripts/pg-testbed.sh; never started as a service),
+#                             chromium + Playwright/axe in a cached venv (the console's browser test, scripts/console-browser.sh)
 set -euo pipefail
 packages=(pkg-config libcurl4-openssl-dev librdkafka-dev openssl python3 python3-venv)
 if [ "${1:-}" = "--test" ]; then packages+=(nginx wrk krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi postgresql); fi
@@ -36,4 +37,6 @@ if [ "${1:-}" = "--test" ]; then
     "$(dirname "$0")/kafka-testbed.sh" install || echo "setup: Kafka testbed not installed; the broker tests will skip" >&2
     # The manifest schema check: kubernetes-validate (bundled Kubernetes schemas) in a cached venv.
     "$(dirname "$0")/k8s-validate.sh" install || echo "setup: kubernetes-validate not installed; the manifest schema test will skip" >&2
+    # The console's browser test: Debian's chromium, Playwright + axe-playwright-python in a cached venv.
+    "$(dirname "$0")/console-browser.sh" install || echo "setup: chromium/Playwright not installed; the console browser test will skip" >&2
 fi

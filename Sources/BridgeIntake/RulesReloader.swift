@@ -1,7 +1,9 @@
 public import BridgeConfig
 public import BridgeRules
+public import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Reloads the rules on `SIGHUP`, on ``reload()`` (admin endpoint), and when a rule file changes
@@ -13,6 +15,18 @@ public final class RulesReloader: Service, Sendable {
     let holder: RuleSetHolder
     let watch: Bool
     let logger: Logger
+    // Mutex around the outcome of the last reload (the console's overview shows it).
+    private let last = Mutex<Reload?>(nil)
+
+    /// One reload: when, whether the new set went live, and what the loader said.
+    public struct Reload: Sendable {
+        public var at: Date
+        public var ok: Bool
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// The last reload since start (nil before the first).
+    public var lastReload: Reload? { last.withLock { $0 } }
 
     /// - Parameters:
     ///   - directory: the rules folder.
@@ -30,6 +44,7 @@ public final class RulesReloader: Service, Sendable {
     @discardableResult
     public func reload() -> (ok: Bool, diagnostics: [Diagnostic]) {
         let loaded = RuleSetLoader.load(directory: directory, options: options)
+        last.withLock { $0 = Reload(at: Date(), ok: loaded.ruleSet != nil, diagnostics: loaded.diagnostics) }
         guard let set = loaded.ruleSet else {
             for d in loaded.diagnostics { logger.error("rules reload rejected; keeping the last good set", metadata: ["problem": "\(d)"]) }
             return (false, loaded.diagnostics)

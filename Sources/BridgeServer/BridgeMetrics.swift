@@ -8,6 +8,8 @@ import Synchronization
 /// Created per application (not a process-wide bootstrap) so tests can run several apps.
 public final class BridgeMetrics: IntakeObserver {
     public let registry: PrometheusCollectorRegistry
+    /// The last hour, per minute, for the console's overview (fed by the same calls).
+    public let activity = ConsoleActivity()
 
     /// Which series a cached handle belongs to: the metric and its label values, in order.
     private struct SeriesKey: Hashable {
@@ -69,6 +71,7 @@ public final class BridgeMetrics: IntakeObserver {
         counter(.received, [source]) {
             registry.makeCounter(descriptor: d("events_received", "total", "Webhook deliveries and Kafka messages received"), labels: [("source", source)])
         }.increment(by: Int64(count))
+        activity.add(.received, count)
     }
 
     /// A delivery was refused.
@@ -77,6 +80,7 @@ public final class BridgeMetrics: IntakeObserver {
             registry.makeCounter(
                 descriptor: d("events_rejected", "total", "Deliveries refused, by reason"), labels: [("source", source), ("reason", reason.rawValue)])
         }.increment()
+        activity.add(.rejected)
     }
 
     /// An event matched at least one rule.
@@ -87,6 +91,7 @@ public final class BridgeMetrics: IntakeObserver {
         counter(.jobsCreated, [source]) {
             registry.makeCounter(descriptor: d("jobs_created", "total", "Trigger jobs journaled"), labels: [("source", source)])
         }.increment(by: Int64(jobs))
+        activity.add(.matched)
     }
 
     /// A matched rule could not render its trigger (the job goes to the DLQ).
@@ -94,6 +99,7 @@ public final class BridgeMetrics: IntakeObserver {
         counter(.renderErrors, [rule]) {
             registry.makeCounter(descriptor: d("render_errors", "total", "Matched rules whose trigger could not be rendered"), labels: [("rule", rule)])
         }.increment()
+        activity.add(.dead)
     }
 
     /// One dispatch attempt finished.
@@ -106,6 +112,11 @@ public final class BridgeMetrics: IntakeObserver {
             registry.makeDurationHistogram(
                 descriptor: d("dispatch_duration", "seconds", "Time of one trigger request to Airflow"), labels: [("target", target)], buckets: Self.latencyBuckets)
         }.record(.nanoseconds(Int64(seconds * 1e9)))
+        switch outcome {
+        case .delivered, .duplicate: activity.add(.delivered)
+        case .retry: activity.add(.retried)
+        case .dead: activity.add(.dead)
+        }
     }
 
     /// Time to answer one webhook request.

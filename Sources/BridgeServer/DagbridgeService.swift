@@ -82,6 +82,11 @@ public struct DagbridgeService: Sendable {
         HealthRoutes(readiness: readiness, journal: journal, storePath: config.store.backend == .sqlite ? config.store.path : nil, rules: rules).add(to: router)
         MetricsRoutes(metrics: metrics, dispatcher: dispatcher, connections: connections).add(to: router)
         AdminRoutes(token: config.server.adminToken?.value, rules: rules, reloader: reloader, dispatcher: dispatcher, dlq: dlq).add(to: router)
+        // The operations console: the same DLQ service, rules and dispatcher status as the admin API.
+        ConsoleRoutes(
+            adminToken: config.server.adminToken?.value, viewerTokens: config.server.viewerTokens.map(\.value), tls: config.server.tlsCert != nil,
+            pages: consolePages, logger: logger
+        ).add(to: router)
         // Every connection, plain or TLS, is counted and timed (server.header_timeout etc.).
         let http1 = HTTPServerBuilder.http1(limits: config.server.connections, gate: connections, logger: logger)
         var server = http1
@@ -101,6 +106,14 @@ public struct DagbridgeService: Sendable {
             // Shutdown runs in reverse: Kafka consumers commit and leave their groups first.
             services: [Resources(http: http, logger: logger), dispatcher, reloader] + kafkaConsumers.map { $0 as any Service },
             logger: logger)
+    }
+
+    /// The console's pages over this service's journal, rules, dispatcher and metrics.
+    public var consolePages: ConsolePages {
+        let dispatcher = dispatcher, journal = journal
+        return ConsolePages(
+            dlq: dlq, rules: rules, reloader: reloader, targetStatus: { dispatcher.status() }, targets: config.targets, policies: config.policies,
+            sources: config.webhooks.map(\.name) + config.kafka.map(\.name), activity: metrics.activity, queueDepth: { journal.queueDepth })
     }
 
     /// Runs until SIGTERM/SIGINT, then shuts down gracefully in the documented order.

@@ -92,6 +92,8 @@ extension ServiceConfig.Server {
     /// - `tls` (`cert_file`, `key_file`; default plain HTTP)
     /// - `max_body` (size, default 1MiB): default body limit of webhook sources
     /// - `admin_token` (secret, at least 16 characters; the admin API is disabled when unset)
+    /// - `viewer_tokens` (list of secrets, each at least 16 characters; default none): read-only logins
+    ///   to the operations console at `/console`, which exists only while `admin_token` is set
     /// - `shutdown_timeout` (duration, default 25s): how long graceful shutdown drains
     /// - `header_timeout` (10s), `body_timeout` (30s), `idle_timeout` (75s), `max_connections` (512):
     ///   slow clients and open connections, see ``ConnectionLimits/init(_:diagnostics:)``
@@ -125,6 +127,17 @@ extension ServiceConfig.Server {
         if let a = s["admin_token"] {
             adminToken = resolver.resolve(a, &diags)
             if let t = adminToken, t.value.count < 16 { diags.error("admin_token must be at least 16 characters", at: a) }
+        }
+        if let v = s["viewer_tokens"] {
+            if let items = v.sequence {
+                for item in items {
+                    guard let t = resolver.resolve(item, &diags) else { continue }
+                    if t.value.count < 16 { diags.error("each viewer token must be at least 16 characters", at: item) } else { viewerTokens.append(t) }
+                }
+                if adminToken == nil, !items.isEmpty { diags.warning("viewer_tokens has no effect without admin_token: the console is disabled", at: v) }
+            } else {
+                diags.error("viewer_tokens must be a list of secrets, e.g. [\"${env:DAGBRIDGE_VIEWER_TOKEN}\"]", at: v)
+            }
         }
         if let d = s["shutdown_timeout"], let v = d.duration(&diags) { shutdownTimeout = .seconds(v) }
         connections = ConnectionLimits(&s, diagnostics: &diags)

@@ -24,6 +24,8 @@ public struct ServiceConfig: Sendable {
         public var maxBody = 1 << 20
         /// The admin API's bearer token; the admin API is disabled without one.
         public var adminToken: Secret?
+        /// Read-only tokens for the operations console (`/console`): they see every page but cannot replay or purge.
+        public var viewerTokens: [Secret] = []
         /// How long graceful shutdown drains.
         public var shutdownTimeout: Duration = .seconds(25)
         /// Time limits for slow clients and the cap on open connections.

@@ -248,8 +248,16 @@ public struct JobFilter: Sendable, Equatable {
     public var until: Date?
     /// Substring of the last reason (case-insensitive).
     public var reason: String?
-    /// At most this many jobs, oldest first.
+    /// At most this many jobs, oldest first (newest first with ``newestFirst``).
     public var limit: Int?
+    /// List the most recently updated jobs first (the console's order); the CLI lists oldest first.
+    public var newestFirst = false
+    /// Keyset pagination: only jobs strictly after this position in the listing order (before it,
+    /// in time, with ``newestFirst``). An index range, never an `OFFSET` over the whole DLQ.
+    public var cursor: JobCursor?
+    /// With ``reason``: look for the text only among this many jobs (after the cursor, in the
+    /// listing order) that match the other fields, so a rare text never scans the whole DLQ.
+    public var scanLimit: Int?
 
     public init(
         state: JobState = .dead, rule: String? = nil, target: String? = nil, since: Date? = nil, until: Date? = nil,
@@ -274,6 +282,29 @@ public struct JobFilter: Sendable, Equatable {
         if let reason { parts.append("reason~\(reason)") }
         if let limit { parts.append("limit=\(limit)") }
         return parts.joined(separator: " ")
+    }
+}
+
+/// A position in a job listing ordered by `(updated_at, id)`: the last job of a page.
+public struct JobCursor: Sendable, Equatable {
+    /// The job's `updated_at`, in seconds since 1970 exactly as stored.
+    public var updatedAt: Double
+    public var id: Int64
+
+    public init(updatedAt: Double, id: Int64) {
+        self.updatedAt = updatedAt
+        self.id = id
+    }
+
+    /// The cursor after `job`.
+    public init(after job: StoredJob) { self.init(updatedAt: job.updatedAt.timeIntervalSince1970, id: job.id) }
+
+    /// The cursor as URL text (`1764892800.123456_42`), and back; nil for anything else.
+    public var text: String { "\(updatedAt)_\(id)" }
+    public init?(text: String) {
+        let parts = text.split(separator: "_")
+        guard parts.count == 2, let t = Double(parts[0]), t.isFinite, let id = Int64(parts[1]), id > 0 else { return nil }
+        self.init(updatedAt: t, id: id)
     }
 }
 

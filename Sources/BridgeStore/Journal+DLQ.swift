@@ -57,9 +57,59 @@ public struct DLQActionResult: Sendable, Equatable {
 }
 
 extension Journal {
-    /// Jobs matching `filter`, oldest update first.
+    /// Jobs matching `filter`, oldest update first (newest first with ``JobFilter/newestFirst``).
+    ///
+    /// Every order and cursor is a range of `jobs_state_updated (state, updated_at)` (the rowid
+    /// `id` is its implicit last column), so a page deep in a 100,000-job DLQ reads one page of rows.
     public func jobs(matching filter: JobFilter) async throws -> [StoredJob] {
-        var sql = "SELECT \(Journal.jobColumns) FROM jobs WHERE state = ?"
+        let order = filter.newestFirst ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id"
+        return try await pool.read { db in
+            // A windowed reason search: first where the window ends (an index-only offset), then the
+            // filter bounded by it, so the walk stops at the page's last match or the window's end.
+            let (whereSQL, whereArgs) = Journal.filterSQL(filter, bound: try Journal.windowBound(filter, db))
+            var sql = "SELECT \(Journal.jobColumns) FROM jobs WHERE " + whereSQL + order
+            var args = whereArgs
+            if let l = filter.limit {
+                sql += " LIMIT ?"
+                args.append(l)
+            }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(Journal.decodeJob)
+        }
+    }
+
+    /// How many jobs match `filter` (its limit and cursor ignored), counting at most `upTo`: a
+    /// caller that shows "more than 1,000" never scans the whole DLQ to say so.
+    public func countJobs(matching filter: JobFilter, upTo: Int) async throws -> Int {
+        var f = filter
+        f.cursor = nil
+        let uncursored = f
+        return try await pool.read { db in
+            let (whereSQL, whereArgs) = Journal.filterSQL(uncursored, bound: try Journal.windowBound(uncursored, db))
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE \(whereSQL) LIMIT ?)", arguments: StatementArguments(whereArgs + [upTo])) ?? 0
+        }
+    }
+
+    /// The last job of the window a ``JobFilter/scanLimit`` search looks at (the reason ignored),
+    /// nil when the window reaches the end of the matching jobs.
+    public func scanEnd(matching filter: JobFilter) async throws -> JobCursor? {
+        try await pool.read { db in try Journal.windowBound(filter, db) }
+    }
+
+    /// Where a reason search's window ends: the `scanLimit`-th job matching the other fields after
+    /// the cursor, read from the index alone; nil without a window or when fewer jobs remain.
+    static func windowBound(_ filter: JobFilter, _ db: Database) throws -> JobCursor? {
+        guard let scan = filter.scanLimit, filter.reason != nil else { return nil }
+        var f = filter
+        f.reason = nil
+        let (whereSQL, whereArgs) = filterSQL(f, bound: nil)
+        let order = f.newestFirst ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id"
+        let sql = "SELECT updated_at, id FROM jobs WHERE \(whereSQL)\(order) LIMIT 1 OFFSET ?"
+        return try Row.fetchOne(db, sql: sql, arguments: StatementArguments(whereArgs + [scan - 1])).map { JobCursor(updatedAt: $0[0], id: $0[1]) }
+    }
+
+    /// The `WHERE` clause of a filter (without its limit) and its arguments.
+    static func filterSQL(_ filter: JobFilter, bound: JobCursor?) -> (String, [(any DatabaseValueConvertible)?]) {
+        var sql = "state = ?"
         var args: [(any DatabaseValueConvertible)?] = [filter.state.rawValue]
         if let r = filter.rule {
             sql += " AND rule = ?"
@@ -81,16 +131,17 @@ extension Journal {
             sql += " AND instr(lower(COALESCE(last_reason, '')), lower(?)) > 0"
             args.append(r)
         }
-        sql += " ORDER BY updated_at, id"
-        if let l = filter.limit {
-            sql += " LIMIT ?"
-            args.append(l)
+        if let c = filter.cursor {
+            sql += filter.newestFirst ? " AND (updated_at, id) < (?, ?)" : " AND (updated_at, id) > (?, ?)"
+            args.append(c.updatedAt)
+            args.append(c.id)
         }
-        let arguments = StatementArguments(args)
-        let query = sql
-        return try await pool.read { db in
-            try Row.fetchAll(db, sql: query, arguments: arguments).map(Journal.decodeJob)
+        if let b = bound {
+            sql += filter.newestFirst ? " AND (updated_at, id) >= (?, ?)" : " AND (updated_at, id) <= (?, ?)"
+            args.append(b.updatedAt)
+            args.append(b.id)
         }
+        return (sql, args)
     }
 
     /// One job, or nil.

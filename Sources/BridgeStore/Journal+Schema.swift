@@ -74,6 +74,17 @@ extension Journal {
                     CREATE INDEX audit_jobs_job ON audit_jobs (job_id);
                     """)
         }
+        m.registerMigration("v3: event lookup by id and dead-letter pages by rule or target") { db in
+            // Event lookup without a source (the console, GET /admin/events/{id}) scanned every event;
+            // PostgreSQL has had events_event_id from its first version. Filtered dead-letter pages
+            // walk these newest first instead of every dead job.
+            try db.execute(
+                sql: """
+                    CREATE INDEX events_event_id ON events (event_id);
+                    CREATE INDEX jobs_state_rule_updated ON jobs (state, rule, updated_at);
+                    CREATE INDEX jobs_state_target_updated ON jobs (state, target, updated_at);
+                    """)
+        }
         return m
     }
 

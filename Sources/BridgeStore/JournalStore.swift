@@ -63,6 +63,10 @@ public protocol JournalStore: JobStore, AnyObject {
 
     /// Jobs matching `filter`, oldest update first.
     func jobs(matching filter: JobFilter) async throws -> [StoredJob]
+    /// How many jobs match `filter` (its limit and cursor ignored), counting at most `upTo`.
+    func countJobs(matching filter: JobFilter, upTo: Int) async throws -> Int
+    /// The last job of the window a ``JobFilter/scanLimit`` search looks at, nil when it reaches the end.
+    func scanEnd(matching filter: JobFilter) async throws -> JobCursor?
     /// One job, or nil.
     func job(id: Int64) async throws -> StoredJob?
     /// One stored event by row id, or nil.

@@ -162,30 +162,13 @@ struct RulesTestCommand: ParsableCommand {
     }
 
     func buildEvent(raw: [UInt8]) -> Event {
-        var headers: [String: String] = [:]
-        for h in header {
+        let headers = header.map { h in
             let i = h.firstIndex(of: ":")!
-            headers[String(h[..<i]).trimmingSpaces.lowercased()] = String(h[h.index(after: i)...]).trimmingSpaces
+            return (String(h[..<i]), String(h[h.index(after: i)...]))
         }
-        var body: JSONValue
-        do {
-            body = raw.isEmpty ? .string("") : try JSONParser.parse(raw)
-        } catch {
-            printError("note: the event file is not JSON (\(error)); using it as a string body")
-            body = .string(String(decoding: raw, as: UTF8.self))
-        }
-        var cloudEvent = CloudEvent.fromBinary(headers: headers)
-        if cloudEvent == nil, let object = body.objectValue, let structured = CloudEvent.fromStructured(object) {
-            cloudEvent = structured.attributes
-            body = structured.data
-        }
-        let eventID =
-            id ?? headers["x-github-delivery"] ?? headers["webhook-id"] ?? cloudEvent?["id"]?.stringValue
-            ?? kafka.flatMap(parseKafka).map { "\($0.topic)-\($0.partition)-\($0.offset)" }
-            ?? "cli-" + UUID().uuidString.lowercased()
-        return Event(
-            id: eventID, source: source, headers: headers, rawBody: raw, body: body,
-            kafka: kafka.flatMap(parseKafka), cloudEvent: cloudEvent)
+        let (event, note) = Event.trial(source: source, headers: headers, rawBody: raw, id: id, kafka: kafka.flatMap(parseKafka))
+        if let note { printError("note: \(note.replacingOccurrences(of: "the body", with: "the event file"))") }
+        return event
     }
 
     func printHuman(_ result: RuleSet.Evaluation, event: Event, ruleSet: RuleSet) {

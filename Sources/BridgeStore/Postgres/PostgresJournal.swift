@@ -1005,8 +1005,48 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
     }
 
     public func jobs(matching filter: JobFilter) async throws -> [StoredJob] {
+        let order = filter.newestFirst ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id"
+        var (sql, binds) = Self.filterSQL(filter, bound: try await scanEnd(matching: filter))
+        sql = "SELECT \(Self.jobColumns) FROM dagbridge.jobs WHERE " + sql + order
+        if let l = filter.limit {
+            binds.append(Int64(l))
+            sql += " LIMIT $\(binds.count)"
+        }
+        return try await fetchJobs("listing jobs", PostgresQuery(unsafeSQL: sql, binds: binds))
+    }
+
+    public func countJobs(matching filter: JobFilter, upTo: Int) async throws -> Int {
+        var f = filter
+        f.cursor = nil
+        var (sql, binds) = Self.filterSQL(f, bound: try await scanEnd(matching: f))
+        binds.append(Int64(upTo))
+        let query = PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM (SELECT 1 FROM dagbridge.jobs WHERE \(sql) LIMIT $\(binds.count)) AS s", binds: binds)
+        let client = self.client
+        return try await run("counting jobs") {
+            for try await n in try await client.query(query).decode(Int64.self) { return Int(n) }
+            return 0
+        }
+    }
+
+    public func scanEnd(matching filter: JobFilter) async throws -> JobCursor? {
+        guard let scan = filter.scanLimit, filter.reason != nil else { return nil }
+        var f = filter
+        f.reason = nil
+        var (sql, binds) = Self.filterSQL(f, bound: nil)
+        let order = f.newestFirst ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY updated_at, id"
+        binds.append(Int64(scan - 1))
+        let query = PostgresQuery(unsafeSQL: "SELECT updated_at, id FROM dagbridge.jobs WHERE \(sql)\(order) LIMIT 1 OFFSET $\(binds.count)", binds: binds)
+        let client = self.client
+        return try await run("paging jobs") {
+            for try await (at, id) in try await client.query(query).decode((Double, Int64).self) { return JobCursor(updatedAt: at, id: id) }
+            return nil
+        }
+    }
+
+    /// The `WHERE` clause of a filter (without its limit) and its bindings (`$1` is the state).
+    static func filterSQL(_ filter: JobFilter, bound: JobCursor?) -> (String, PostgresBindings) {
         var binds = PostgresBindings()
-        var sql = "SELECT \(Self.jobColumns) FROM dagbridge.jobs WHERE state = $1"
+        var sql = "state = $1"
         binds.append(filter.state.rawValue)
         func add(_ clause: String, _ value: some PostgresNonThrowingEncodable & Sendable) {
             binds.append(value)
@@ -1017,9 +1057,17 @@ public final class PostgresJournal: JournalStore, ReplayGuard, Sendable {
         if let s = filter.since { add(" AND updated_at >= ?", s.timeIntervalSince1970) }
         if let u = filter.until { add(" AND updated_at < ?", u.timeIntervalSince1970) }
         if let r = filter.reason { add(" AND position(lower(?) in lower(COALESCE(last_reason, ''))) > 0", r.pgText) }
-        sql += " ORDER BY updated_at, id"
-        if let l = filter.limit { add(" LIMIT ?", Int64(l)) }
-        return try await fetchJobs("listing jobs", PostgresQuery(unsafeSQL: sql, binds: binds))
+        if let c = filter.cursor {
+            binds.append(c.updatedAt)
+            binds.append(c.id)
+            sql += (filter.newestFirst ? " AND (updated_at, id) < ($" : " AND (updated_at, id) > ($") + "\(binds.count - 1), $\(binds.count))"
+        }
+        if let b = bound {
+            binds.append(b.updatedAt)
+            binds.append(b.id)
+            sql += (filter.newestFirst ? " AND (updated_at, id) >= ($" : " AND (updated_at, id) <= ($") + "\(binds.count - 1), $\(binds.count))"
+        }
+        return (sql, binds)
     }
 
     public func job(id: Int64) async throws -> StoredJob? {
