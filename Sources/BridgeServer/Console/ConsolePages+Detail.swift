@@ -120,7 +120,9 @@ extension ConsolePages {
         let rows = targetStatus().sorted { $0.target < $1.target }.map { s -> [String: Any] in
             var row: [String: Any] = [
                 "name": s.target, "api": targets[s.target]?.api.rawValue ?? "", "breaker": s.breaker.rawValue, "inFlight": s.inFlight,
-                "maxInFlight": policies[s.target]?.maxInFlight ?? 0, "delivered": s.delivered, "duplicates": s.duplicates, "retries": s.retries,
+                "maxInFlight": s.maxInFlight, "concurrency": "\(s.concurrency) (\(s.concurrencyMode.rawValue))",
+                "held": s.held.filter { $0.value > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) (\($0.key.rawValue))" }.joined(separator: ", "),
+                "delivered": s.delivered, "duplicates": s.duplicates, "retries": s.retries,
                 "dead": s.dead, "lastError": s.lastError ?? "none",
             ]
             if let at = s.lastErrorAt { row["lastErrorAt"] = ISO8601.format(at) }

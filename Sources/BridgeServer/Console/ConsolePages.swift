@@ -109,7 +109,8 @@ public struct ConsolePages: Sendable {
             return ["title": series.title, "total": total, "svg": SVGChart(values: values, label: "\(series.title) per minute over the last hour: \(total) in all").svg]
         }
         c["targets"] = targetStatus().sorted { $0.target < $1.target }.map { s -> [String: Any] in
-            ["name": s.target, "breaker": s.breaker.rawValue, "inFlight": s.inFlight, "maxInFlight": policies[s.target]?.maxInFlight ?? 0]
+            ["name": s.target, "breaker": s.breaker.rawValue, "inFlight": s.inFlight, "maxInFlight": s.maxInFlight,
+             "concurrency": "\(s.concurrency) (\(s.concurrencyMode.rawValue))"]
         }
         let set = rules.ruleSet
         c["ruleCount"] = set.rules.count

@@ -117,9 +117,9 @@ enum ConsoleTemplates {
         <section aria-labelledby="h-targets">
         <h2 id="h-targets">Targets</h2>
         <table>
-        <thead><tr><th scope="col">Target</th><th scope="col">Breaker</th><th scope="col">In flight</th><th scope="col">Max in flight</th></tr></thead>
+        <thead><tr><th scope="col">Target</th><th scope="col">Breaker</th><th scope="col">In flight</th><th scope="col">Concurrency</th><th scope="col">Max in flight</th></tr></thead>
         <tbody>
-        {{#targets}}<tr><td><a href="/console/targets#t-{{name}}">{{name}}</a></td><td><span class="breaker breaker-{{breaker}}">{{breaker}}</span></td><td>{{inFlight}}</td><td>{{maxInFlight}}</td></tr>{{/targets}}
+        {{#targets}}<tr><td><a href="/console/targets#t-{{name}}">{{name}}</a></td><td><span class="breaker breaker-{{breaker}}">{{breaker}}</span></td><td>{{inFlight}}</td><td>{{concurrency}}</td><td>{{maxInFlight}}</td></tr>{{/targets}}
         </tbody>
         </table>
         </section>
@@ -312,9 +312,9 @@ enum ConsoleTemplates {
         <h1>Targets</h1>
         <table>
         <caption>Since the service started</caption>
-        <thead><tr><th scope="col">Target</th><th scope="col">API</th><th scope="col">Breaker</th><th scope="col">In flight</th><th scope="col">Max in flight</th><th scope="col">Delivered</th><th scope="col">Duplicates</th><th scope="col">Retries</th><th scope="col">Dead</th><th scope="col">Last error</th></tr></thead>
+        <thead><tr><th scope="col">Target</th><th scope="col">API</th><th scope="col">Breaker</th><th scope="col">In flight</th><th scope="col">Concurrency</th><th scope="col">Max in flight</th><th scope="col">Held</th><th scope="col">Delivered</th><th scope="col">Duplicates</th><th scope="col">Retries</th><th scope="col">Dead</th><th scope="col">Last error</th></tr></thead>
         <tbody>
-        {{#targets}}<tr id="t-{{name}}"><th scope="row">{{name}}</th><td>{{api}}</td><td><span class="breaker breaker-{{breaker}}">{{breaker}}</span></td><td>{{inFlight}}</td><td>{{maxInFlight}}</td><td>{{delivered}}</td><td>{{duplicates}}</td><td>{{retries}}</td><td>{{dead}}</td><td>{{lastError}}{{#lastErrorAt}} <time datetime="{{lastErrorAt}}">({{lastErrorAt}})</time>{{/lastErrorAt}}</td></tr>
+        {{#targets}}<tr id="t-{{name}}"><th scope="row">{{name}}</th><td>{{api}}</td><td><span class="breaker breaker-{{breaker}}">{{breaker}}</span></td><td>{{inFlight}}</td><td>{{concurrency}}</td><td>{{maxInFlight}}</td><td>{{held}}</td><td>{{delivered}}</td><td>{{duplicates}}</td><td>{{retries}}</td><td>{{dead}}</td><td>{{lastError}}{{#lastErrorAt}} <time datetime="{{lastErrorAt}}">({{lastErrorAt}})</time>{{/lastErrorAt}}</td></tr>
         {{/targets}}
         </tbody>
         </table>
