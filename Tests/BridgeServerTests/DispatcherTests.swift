@@ -79,8 +79,8 @@ struct DispatcherTests {
         let dispatcher = Dispatcher(
             journal: journal,
             targets: [
-                DispatchTarget(name: "slow", client: slow, policy: DispatchPolicy(maxInFlight: 2)),
-                DispatchTarget(name: "fast", client: fast, policy: DispatchPolicy(maxInFlight: 4)),
+                DispatchTarget(name: "slow", client: slow, policy: DispatchPolicy(maxInFlight: 2, concurrency: .fixed)),
+                DispatchTarget(name: "fast", client: fast, policy: DispatchPolicy(maxInFlight: 4, concurrency: .fixed)),
             ],
             options: Dispatcher.Options(shutdownDeadline: .milliseconds(300)))
         let d = RunningDispatcher(dispatcher)
@@ -107,7 +107,7 @@ struct DispatcherTests {
         let journal = try Journal(path: dir.store)
         let airflow = SimulatedAirflow(delay: 0.4)
         let dispatcher = Dispatcher(
-            journal: journal, targets: [DispatchTarget(name: "prod", client: airflow, policy: DispatchPolicy(maxInFlight: 4))])
+            journal: journal, targets: [DispatchTarget(name: "prod", client: airflow, policy: DispatchPolicy(maxInFlight: 4, concurrency: .fixed))])
         let d = RunningDispatcher(dispatcher)
         _ = try await enqueueJobs(journal, count: 12)
         #expect(await eventually { airflow.state.withLock { $0.concurrent } == 4 })
