@@ -52,6 +52,7 @@ bench: setup
 	$(SWIFT) run -c release bench-console
 	BENCH_KAFKA_BIN=.build/release/bench-kafka scripts/bench-kafka-tansu.sh
 	scripts/bench-webhook.sh
+	scripts/bench-drain.sh
 
 clean:
 	rm -rf .build
