@@ -11,7 +11,7 @@ BIN := .build/debug/dagbridge
 # with leases running out, the PostgreSQL journal's suites, whose connect deadlines a starved 2-core machine
 # missed): they run after the rest, serially, so the parallel run's
 # load cannot fail them.
-TIMED_SUITES := SlowClientTests|HTTP2Tests|ConfigMapRulesTests|AdaptiveAirflowTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests|JournalContractTests|PostgresJournalTests|PostgresServerTests|DeadlineTests|StoreCopyTests|ReplayJournalTests|ConsoleBrowserTests|JournalPagingTests
+TIMED_SUITES := SlowClientTests|HTTP2Tests|HTTPClientTLSProxyTests|ConfigMapRulesTests|AdaptiveAirflowTests|KafkaIngressTests|RealTargetTests|HTTPClientFailureTests|KafkaBrokerTests|FleetTests|FleetAirflowTests|JournalContractTests|PostgresJournalTests|PostgresServerTests|DeadlineTests|StoreCopyTests|ReplayJournalTests|ConsoleBrowserTests|JournalPagingTests
 
 setup:
 	@scripts/setup.sh
