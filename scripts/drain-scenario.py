@@ -268,18 +268,19 @@ class Sender:
         return threads
 
 
-def wait_runs(airflow, want, timeout, poll=0.25):
+def wait_runs(airflow, want, timeout, poll=0.25, dag=DAG):
+    """(time the DAG had `want` runs, runs) or (None, runs at the timeout; None when Airflow could not count them)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            n = airflow.runs()
+            n = airflow.runs(dag)
         except OSError:
             n = None
         if n is not None and n >= want:
             return time.time(), n
         time.sleep(poll)
     try:
-        return None, airflow.runs()
+        return None, airflow.runs(dag)
     except OSError:  # an Airflow flooded past answering its API in 30 s
         return None, None
 
@@ -361,8 +362,8 @@ def admission(args, work):
         check("dagbridge_target_concurrency{" in text, "metrics lack dagbridge_target_concurrency")
         airflow.set_paused(PAUSED, False)
         t0 = time.time()
-        done, n = wait_runs_of(airflow, PAUSED, base + 40, 120)
-        check(done is not None, f"after unpausing only {n - base} of 40 runs")
+        done, n = wait_runs(airflow, base + 40, 120, poll=0.5, dag=PAUSED)
+        check(done is not None, f"after unpausing only {None if n is None else n - base} of 40 runs")
         if done:
             log(f"all 40 runs {done - t0:.1f}s after unpausing")
         targets = {t["target"]: t for t in serve.admin("/admin/targets")["targets"]}
@@ -374,17 +375,6 @@ def admission(args, work):
     finally:
         serve.stop()
         airflow.stop()
-
-
-def wait_runs_of(airflow, dag, want, timeout):
-    deadline = time.time() + timeout
-    n = None
-    while time.time() < deadline:
-        n = airflow.runs(dag)
-        if n is not None and n >= want:
-            return time.time(), n
-        time.sleep(0.5)
-    return None, n
 
 
 def chaos(args, work):

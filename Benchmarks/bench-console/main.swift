@@ -82,7 +82,7 @@ say("filled \(total) jobs in \(String(format: "%.1f", Date().timeIntervalSince(f
 
 let dlq = DLQService(journal: journal, currentRules: { ruleSet })
 let pages = ConsolePages(
-    dlq: dlq, rules: RuleSetHolder(ruleSet), reloader: nil, targetStatus: { [] }, targets: [:], policies: [:], sources: ["github"],
+    dlq: dlq, rules: RuleSetHolder(ruleSet), reloader: nil, targetStatus: { [] }, targets: [:], sources: ["github"],
     activity: ConsoleActivity(), queueDepth: { journal.queueDepth })
 let admin = ConsoleViewer.tool(admin: true)
 let someDead = try await dlq.page(JobFilter(state: .dead, limit: 50)).map(\.id)

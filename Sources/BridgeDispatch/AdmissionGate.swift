@@ -134,10 +134,10 @@ public final class AdmissionGate: Sendable {
         return entries.withLock { e in e.values.compactMap(\.held).filter { $0.until > stale }.sorted { $0.dagId < $1.dagId } }
     }
 
-    /// Held jobs by reason (every reason present, 0 when none).
-    public var heldJobs: [HoldReason: Int] {
+    /// Held jobs by reason (every reason present, 0 when none) of `held` (``heldDAGs``).
+    public static func jobs(_ held: [Held]) -> [HoldReason: Int] {
         var out = Dictionary(uniqueKeysWithValues: HoldReason.allCases.map { ($0, 0) })
-        for h in heldDAGs { out[h.reason, default: 0] += h.jobs }
+        for h in held { out[h.reason, default: 0] += h.jobs }
         return out
     }
 }

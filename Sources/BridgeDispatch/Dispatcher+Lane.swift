@@ -53,8 +53,7 @@ extension Dispatcher {
 
         var status: TargetStatus {
             let heldDAGs = admission?.heldDAGs ?? []
-            var held = Dictionary(uniqueKeysWithValues: AdmissionGate.HoldReason.allCases.map { ($0, 0) })
-            for h in heldDAGs { held[h.reason, default: 0] += h.jobs }
+            let held = AdmissionGate.jobs(heldDAGs)
             return state.withLock { s in
                 TargetStatus(
                     target: target.name, inFlight: s.inFlight.count, breaker: s.breaker.phase, delivered: s.delivered,
@@ -132,8 +131,10 @@ extension Dispatcher {
             let started = Date()
             let result = await target.client.trigger(job.job)
             let now = Date()
-            if case .delivered = result.outcome { admission?.finished(dagId: job.job.dagId, created: true) } else {
-                admission?.finished(dagId: job.job.dagId, created: false)
+            if let gate = admission {
+                var created = false
+                if case .delivered = result.outcome { created = true }
+                gate.finished(dagId: job.job.dagId, created: created)
             }
             var rng = SystemRandomNumberGenerator()
             let (action, change) = state.withLock { s in (s.attemptFinished(job, result: result, now: now, using: &rng), s.takeLimitChange()) }

@@ -112,7 +112,7 @@ public struct DagbridgeService: Sendable {
     public var consolePages: ConsolePages {
         let dispatcher = dispatcher, journal = journal
         return ConsolePages(
-            dlq: dlq, rules: rules, reloader: reloader, targetStatus: { dispatcher.status() }, targets: config.targets, policies: config.policies,
+            dlq: dlq, rules: rules, reloader: reloader, targetStatus: { dispatcher.status() }, targets: config.targets,
             sources: config.webhooks.map(\.name) + config.kafka.map(\.name), activity: metrics.activity, queueDepth: { journal.queueDepth })
     }
 

@@ -57,7 +57,7 @@ struct ConsoleRoutesTests {
             let journal = journal
             pages = ConsolePages(
                 dlq: DLQService(journal: journal, currentRules: { rules }), rules: RuleSetHolder(rules), reloader: nil, targetStatus: { [] },
-                targets: [:], policies: [:], sources: ["hooks"], activity: ConsoleActivity(), queueDepth: { journal.queueDepth })
+                targets: [:], sources: ["hooks"], activity: ConsoleActivity(), queueDepth: { journal.queueDepth })
         }
 
         func app(adminToken: String? = ConsoleRoutesTests.admin, tls: Bool = false) -> some ApplicationProtocol {

@@ -38,7 +38,6 @@ public struct ConsolePages: Sendable {
     let reloader: RulesReloader?
     let targetStatus: @Sendable () -> [Dispatcher.TargetStatus]
     let targets: [String: TargetConfig]
-    let policies: [String: DispatchPolicy]
     let sources: [String]
     let activity: ConsoleActivity
     let queueDepth: @Sendable () -> Int
@@ -54,7 +53,7 @@ public struct ConsolePages: Sendable {
 
     public init(
         dlq: DLQService, rules: RuleSetHolder, reloader: RulesReloader?, targetStatus: @escaping @Sendable () -> [Dispatcher.TargetStatus],
-        targets: [String: TargetConfig], policies: [String: DispatchPolicy], sources: [String], activity: ConsoleActivity,
+        targets: [String: TargetConfig], sources: [String], activity: ConsoleActivity,
         queueDepth: @escaping @Sendable () -> Int
     ) {
         self.dlq = dlq
@@ -62,7 +61,6 @@ public struct ConsolePages: Sendable {
         self.reloader = reloader
         self.targetStatus = targetStatus
         self.targets = targets
-        self.policies = policies
         self.sources = sources
         self.activity = activity
         self.queueDepth = queueDepth
